@@ -1,0 +1,26 @@
+"""Settings read once from the environment (prefix ASSISTANT_) and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about the assistant; see README for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    index_dir: Path = Path("index")
+    # "e5" (bundled multilingual-e5-small), "sentence-transformers:<dir or name>", or "fake" (tests)
+    embedder: str = "e5"
+    chroma_url: str | None = None  # http://host:port switches to a Chroma server
+    collection: str = "releases"
+    # chunking: paragraphs are packed until this many words, with one paragraph of overlap
+    chunk_words: int = 120
+    chunk_max_paragraphs: int = 2
+    top_k: int = 5
+    # None: use the calibrated threshold stored in the index (or the built-in default)
+    refusal_threshold: float | None = None
+    max_answer_sentences: int = 5

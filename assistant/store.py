@@ -1,0 +1,220 @@
+"""Chroma, embedded or a server: the only module that imports chromadb.
+
+Two collections: `<name>` holds chunk vectors (our own embeddings, cosine space) and
+`<name>__releases` is the catalog (one record per release, content hash and chunk count)
+whose collection metadata records the index provenance. A release is written as: delete
+its old chunks, add the new ones, then update its catalog record, so the catalog never
+claims chunks that are not there; `repair()` removes chunks left by an interrupted write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from assistant.errors import StoreError
+from assistant.types import Chunk, IndexedRelease, Person
+
+_PAGE = 2000
+
+
+def _date_num(date: dt.date | None) -> int:
+    return date.year * 10000 + date.month * 100 + date.day if date else 0
+
+
+def _parse_date(value: str) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+class ChromaStore:
+    """Chunk vectors and the release catalog in one Chroma database."""
+
+    def __init__(self, client: Any, name: str = "releases") -> None:
+        self._client = client
+        self._chunks = client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self._catalog = client.get_or_create_collection(
+            f"{name}__releases", embedding_function=None
+        )
+
+    @classmethod
+    def open(cls, index_dir: str, chroma_url: str | None, name: str = "releases") -> ChromaStore:
+        """Open a persistent store under index_dir, or a Chroma server when chroma_url is set."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if chroma_url:
+            url = urlparse(chroma_url)
+            if not url.hostname or not url.port:
+                raise StoreError(f"ASSISTANT_CHROMA_URL={chroma_url!r}: use http://host:port")
+            try:
+                client = chromadb.HttpClient(
+                    host=url.hostname, port=url.port, ssl=url.scheme == "https", settings=settings
+                )
+                client.heartbeat()
+            except Exception as exc:
+                raise StoreError(
+                    f"cannot reach the Chroma server at {chroma_url} ({exc.__class__.__name__}): "
+                    "start it with `chroma run --path DIR --port PORT` or unset ASSISTANT_CHROMA_URL"
+                ) from exc
+        else:
+            client = chromadb.PersistentClient(path=str(index_dir), settings=settings)
+        return cls(client, name)
+
+    # provenance ---------------------------------------------------------------------------
+
+    def provenance(self) -> dict[str, Any]:
+        """The recorded embedder, chunking and calibration of this index ({} when new)."""
+        meta = self._catalog.metadata or {}
+        return json.loads(meta["provenance"]) if "provenance" in meta else {}
+
+    def set_provenance(self, provenance: dict[str, Any]) -> None:
+        """Record the index provenance (replaces the previous record)."""
+        self._catalog.modify(metadata={"provenance": json.dumps(provenance, sort_keys=True)})
+
+    # catalog ------------------------------------------------------------------------------
+
+    def releases(self) -> dict[str, IndexedRelease]:
+        """Every release in the catalog, by id."""
+        out: dict[str, IndexedRelease] = {}
+        for rid, meta in self._paged(self._catalog, include=["metadatas"]):
+            people = tuple(Person(*p) for p in json.loads(str(meta.get("people", "[]"))))
+            out[rid] = IndexedRelease(
+                id=rid,
+                content_hash=str(meta["content_hash"]),
+                source=str(meta["source"]),
+                title=str(meta["title"]),
+                date=_parse_date(str(meta.get("date", ""))),
+                n_chunks=int(meta["n_chunks"]),
+                people=people,
+                file=str(meta.get("file", "")),
+            )
+        return out
+
+    def put_release(
+        self, record: IndexedRelease, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]],
+        lexical: Sequence[str],
+    ) -> None:
+        """Replace a release's chunks and catalog record (chunks first, catalog last)."""
+        self._chunks.delete(where={"release_id": record.id})
+        if chunks:
+            self._chunks.add(
+                ids=[c.id for c in chunks],
+                embeddings=[list(v) for v in vectors],
+                documents=[c.text for c in chunks],
+                metadatas=[_chunk_meta(c, lex) for c, lex in zip(chunks, lexical, strict=True)],
+            )
+        self._catalog.upsert(
+            ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)]
+        )
+
+    def delete_release(self, release_id: str) -> None:
+        """Remove a release: catalog record first, so it never points at missing chunks."""
+        self._catalog.delete(ids=[release_id])
+        self._chunks.delete(where={"release_id": release_id})
+
+    def repair(self) -> int:
+        """Delete chunks whose release is missing from the catalog or has a different count."""
+        catalog = self.releases()
+        counts: dict[str, int] = {}
+        for _, meta in self._paged(self._chunks, include=["metadatas"]):
+            rid = str(meta["release_id"])
+            counts[rid] = counts.get(rid, 0) + 1
+        broken = [rid for rid, n in counts.items()
+                  if rid not in catalog or catalog[rid].n_chunks != n]
+        for rid in broken:
+            self._chunks.delete(where={"release_id": rid})
+            if rid in catalog:
+                self._catalog.delete(ids=[rid])
+        return len(broken)
+
+    # chunks -------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return int(self._chunks.count())
+
+    def search(
+        self, vector: Sequence[float], k: int, since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks with their cosine similarity, optionally within a date range."""
+        n = self.count()
+        if n == 0:
+            return []
+        result = self._chunks.query(
+            query_embeddings=[list(vector)], n_results=min(k, n), where=date_filter(since, until),
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
+                   result["distances"][0], strict=True)
+        return [(_to_chunk(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
+
+    def chunks(self) -> Iterator[tuple[Chunk, str]]:
+        """Every chunk with its stored lexical tokens (for BM25), page by page."""
+        for cid, meta, doc in self._paged(self._chunks, include=["metadatas", "documents"]):
+            yield _to_chunk(cid, doc, meta), str(meta.get("lex", ""))
+
+    def reset(self) -> None:
+        """Delete everything (used by `assistant ingest --rebuild`)."""
+        for collection in (self._chunks, self._catalog):
+            self._client.delete_collection(collection.name)
+        self.__init__(self._client, self._chunks.name)  # type: ignore[misc]
+
+    @staticmethod
+    def _paged(collection: Any, include: list[str]) -> Iterator[Any]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            columns = [page[key] for key in include]
+            yield from zip(page["ids"], *columns, strict=True)
+            offset += len(page["ids"])
+
+
+def date_filter(since: dt.date | None, until: dt.date | None) -> dict[str, Any] | None:
+    """A Chroma `where` clause for a date range (releases without a date are excluded)."""
+    clauses: list[dict[str, Any]] = []
+    if since:
+        clauses.append({"date_num": {"$gte": _date_num(since)}})
+    if until:
+        clauses.append({"date_num": {"$lte": _date_num(until)}})
+    if since and not until:
+        clauses.append({"date_num": {"$gt": 0}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _chunk_meta(chunk: Chunk, lexical: str) -> dict[str, Any]:
+    return {
+        "release_id": chunk.release_id, "para_start": chunk.para_start,
+        "para_end": chunk.para_end, "char_start": chunk.char_start, "char_end": chunk.char_end,
+        "title": chunk.title, "date": chunk.date.isoformat() if chunk.date else "",
+        "date_num": _date_num(chunk.date), "source": chunk.source, "lex": lexical,
+    }
+
+
+def _release_meta(record: IndexedRelease) -> dict[str, Any]:
+    return {
+        "content_hash": record.content_hash, "source": record.source, "title": record.title,
+        "date": record.date.isoformat() if record.date else "", "n_chunks": record.n_chunks,
+        "people": json.dumps([[p.name, p.role] for p in record.people], ensure_ascii=False),
+        "file": record.file,
+    }
+
+
+def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id, release_id=str(meta["release_id"]), text=text,
+        para_start=int(meta["para_start"]), para_end=int(meta["para_end"]),
+        char_start=int(meta["char_start"]), char_end=int(meta["char_end"]),
+        title=str(meta.get("title", "")), date=_parse_date(str(meta.get("date", ""))),
+        source=str(meta.get("source", "")),
+    )

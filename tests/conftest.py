@@ -1,0 +1,65 @@
+"""Shared fixtures: the network guard, the sample corpus, real and fake assistants."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple):
+        host = str(address[0])
+    elif isinstance(address, str | bytes):  # AF_UNIX path
+        return True
+    else:
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Refuse every non-loopback connection: government data must not leave the machine."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guard(address: object) -> None:
+        if not _is_loopback(address):
+            raise ConnectionRefusedError(f"test tried to reach {address!r}: network is off")
+
+    def connect(self: socket.socket, address: object) -> None:
+        guard(address)
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        guard(address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test with a message when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: tests that need ../shared/data skip in a plain clone")
+    return path

@@ -1,0 +1,297 @@
+"""Ingest: each format, metadata overrides, stable ids and hashes, helpful failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IngestError
+from assistant.ingest import discover, load_file, load_file_partial, source_for
+from assistant.types import Person
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+SAMPLE = CORPUS / "2023-09-29_kemenko-pmk-guangxi-zhuang.txt"
+BODY = (
+    "JAKARTA - Menko PMK Muhadjir Effendy membuka rapat pada Senin (2/10/2023).\n\n"
+    "Rapat membahas perlindungan sosial. Hasilnya akan dilaporkan kepada Presiden."
+)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sample_release() -> None:
+    (release,) = load_file(SAMPLE)
+    assert release.title == "Kemenko PMK Terima Audiensi Daerah Otonomi Guangxi Zhuang RRT"
+    assert release.subtitle.startswith("Kemenko PMK Dorong Kerja Sama")
+    assert release.date == dt.date(2023, 9, 29)
+    assert release.paragraphs[0].startswith("KEMENKO PMK - Kementerian")
+    assert all("\u00a0" not in p and "\u2013" not in p for p in release.paragraphs)
+    assert not any(p.startswith(("Kontributor Foto", "Reporter")) for p in release.paragraphs)
+    assert release.paragraphs[-1].startswith("Turut hadir dalam audiensi")
+    assert len(release.id) == 16 and len(release.content_hash) == 64
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        Person("Nunung Nuryanto", "Deputi Bidang Koordinasi Peningkatan Kesejahteraan Sosial"),
+        Person(
+            "Warsito",
+            "Deputi Bidang Koordinasi Peningkatan Kualitas Pendidikan dan "
+            "Moderasi Beragama Kemenko PMK",
+        ),
+        Person("Joko Kusnanto Anggoro", "Staf Khusus Menko PMK Bidang Kerja Sama Luar Negeri"),
+        Person("Muhadjir Effendy", "Menko PMK"),
+        Person("Joko Widodo", "Presiden"),
+    ],
+)
+def test_sample_people(person: Person) -> None:
+    assert person in load_file(SAMPLE)[0].people
+
+
+def test_sample_names_no_institution_as_person() -> None:
+    names = {person.name for person in load_file(SAMPLE)[0].people}
+    assert not any("Guangxi" in name or "Zhuang" in name for name in names)
+
+
+def test_front_matter_overrides_extraction(tmp_path: Path) -> None:
+    text = (
+        "---\ntitle: Judul Resmi\ndate: 2023-10-05\nurl: https://example.go.id/r/1\n"
+        "people:\n  - Budi Santoso | Juru Bicara\n---\nJudul Resmi\n\n" + BODY
+    )
+    (release,) = load_file(write(tmp_path / "rilis.txt", text))
+    assert release.title == "Judul Resmi"
+    assert release.date == dt.date(2023, 10, 5)
+    assert release.url == "https://example.go.id/r/1"
+    assert release.people == (Person("Budi Santoso", "Juru Bicara"),)
+    assert release.paragraphs[0].startswith("JAKARTA - ")
+
+
+def test_front_matter_title_without_title_line(tmp_path: Path) -> None:
+    (release,) = load_file(write(tmp_path / "rilis.md", "---\ntitle: Judul\n---\n" + BODY))
+    assert release.title == "Judul"
+    assert release.paragraphs[0].startswith("JAKARTA - ")
+
+
+def test_sidecar_overrides_and_feeds_the_hash(tmp_path: Path) -> None:
+    path = write(tmp_path / "rilis.txt", "Judul Asli\n\n" + BODY)
+    before = load_file(path)[0]
+    assert before.date == dt.date(2023, 10, 2)
+    assert Person("Muhadjir Effendy", "Menko PMK") in before.people
+    sidecar = {
+        "title": "Judul Baru",
+        "date": "6 Oktober 2023",
+        "source": "arsip/rilis-7",
+        "people": [{"name": "Ani", "role": "Kabag"}],
+    }
+    write(tmp_path / "rilis.txt.meta.json", json.dumps(sidecar))
+    after = load_file(path)[0]
+    assert (after.title, after.date, after.source) == (
+        "Judul Baru",
+        dt.date(2023, 10, 6),
+        "arsip/rilis-7",
+    )
+    assert after.people == (Person("Ani", "Kabag"),)
+    assert after.id == before.id and after.content_hash != before.content_hash
+
+
+def test_markdown_headings_are_stripped(tmp_path: Path) -> None:
+    (release,) = load_file(write(tmp_path / "rilis.md", "# Judul **Tebal**\n\n" + BODY))
+    assert release.title == "Judul Tebal"
+
+
+def test_html_page(tmp_path: Path) -> None:
+    html = """<html><head><title>Situs | Judul</title>
+    <meta property="og:title" content="Judul Berita">
+    <meta property="article:published_time" content="2023-09-29T08:00:00+07:00">
+    <script>var x = "jangan diambil";</script><style>p {color: red}</style></head>
+    <body><nav><a>Beranda</a></nav><header><h1>Judul Berita</h1></header>
+    <article><p>KEMENKO PMK &ndash; Menko PMK Muhadjir Effendy hadir.</p>
+    <p>Paragraf&nbsp;kedua.</p><script>document.write("iklan")</script>
+    <ul><li>Butir satu.</li></ul></article><footer>Hak cipta</footer></body></html>"""
+    (release,) = load_file(write(tmp_path / "berita.html", html))
+    assert release.title == "Judul Berita"
+    assert release.date == dt.date(2023, 9, 29)
+    assert release.paragraphs == (
+        "KEMENKO PMK - Menko PMK Muhadjir Effendy hadir.",
+        "Paragraf kedua.",
+        "Butir satu.",
+    )
+    assert Person("Muhadjir Effendy", "Menko PMK") in release.people
+
+
+def test_html_without_metadata_uses_title_tag_and_body_date(tmp_path: Path) -> None:
+    html = "<html><head><title>Judul</title></head><body><p>Rapat Jumat (29/9/2023).</p></body>"
+    (release,) = load_file(write(tmp_path / "a.htm", html))
+    assert (release.title, release.date) == ("Judul", dt.date(2023, 9, 29))
+
+
+def _pdf(path: Path, lines: list[str]) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    y = 800
+    for line in lines:
+        if line:
+            pdf.drawString(50, y, line)
+        y -= 16
+    if not lines:
+        pdf.rect(100, 100, 200, 200, fill=1)
+    pdf.save()
+    return path
+
+
+def test_pdf_with_text(tmp_path: Path) -> None:
+    lines = [
+        "Kemenko PMK Gelar Rapat Koordinasi",
+        "",
+        "JAKARTA - Menko PMK Muhadjir Effendy memimpin rapat koordinasi pada Senin",
+        "(2/10/2023) di kantor Kemenko PMK yang dihadiri oleh para deputi dan pejabat.",
+        "Rapat membahas perlindungan sosial dan penanganan bencana di berbagai daerah.",
+    ]
+    (release,) = load_file(_pdf(tmp_path / "rilis.pdf", lines))
+    assert release.title == "Kemenko PMK Gelar Rapat Koordinasi"
+    assert release.date == dt.date(2023, 10, 2)
+    assert release.paragraphs[0].startswith("JAKARTA - Menko PMK")
+    assert "Senin (2/10/2023)" in release.paragraphs[0]
+
+
+def test_docx(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for text in ["Judul Dokumen", "", *BODY.split("\n\n")]:
+        document.add_paragraph(text)
+    document.save(str(tmp_path / "rilis.docx"))
+    (release,) = load_file(tmp_path / "rilis.docx")
+    assert release.title == "Judul Dokumen"
+    assert release.paragraphs == tuple(BODY.split("\n\n"))
+    assert release.date == dt.date(2023, 10, 2)
+
+
+def test_jsonl_keeps_good_lines(tmp_path: Path) -> None:
+    records = [
+        {
+            "id": "rilis/1",
+            "title": "Satu",
+            "date": "2023-09-29",
+            "text": "A.\n\nB.",
+            "url": "https://example.go.id/1",
+        },
+        {"title": "Dua", "date": "29 Sept 2023", "text": "C."},
+        {"title": "Tiga", "date": "2023-09-29"},
+    ]
+    path = write(tmp_path / "news.jsonl", "\n".join(json.dumps(r) for r in records) + "\n\n")
+    releases, problems = load_file_partial(path)
+    assert [r.title for r in releases] == ["Satu", "Dua"]
+    assert problems == ["news.jsonl line 3: missing 'text'"]
+    first, second = releases
+    assert (first.id, first.source, first.url) == (
+        "rilis_1",
+        "https://example.go.id/1",
+        "https://example.go.id/1",
+    )
+    assert first.paragraphs == ("A.", "B.")
+    assert second.source == f"{source_for(path)}#L2" and len(second.id) == 16
+    assert second.date == dt.date(2023, 9, 29)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"title": "T", "text": "x", "date": "kemarin"}', "is not a date"),
+        ('{"text": "x"}', "missing 'title'"),
+    ],
+)
+def test_jsonl_problems(tmp_path: Path, line: str, problem: str) -> None:
+    path = write(tmp_path / "news.jsonl", line + "\n")
+    releases, problems = load_file_partial(path)
+    assert releases == [] and len(problems) == 1
+    assert problems[0].startswith("news.jsonl line 1: ") and problem in problems[0]
+    with pytest.raises(IngestError, match="line 1"):
+        load_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("kosong.txt", b"", "empty file"),
+        ("spasi.txt", b"  \n\n ", "empty file"),
+        ("biner.txt", b"PK\x03\x04\x00\x00binary\x00", "binary file"),
+        ("latin.txt", b"Caf\xe9 di Jakarta \xe0 la carte", "not UTF-8 text; save it as UTF-8"),
+        ("rusak.pdf", b"%PDF-1.4\n\x8f\x12 garbage \x00\x01 not a pdf", "corrupt PDF"),
+        ("rusak.docx", b"this is not a zip archive at all", "corrupt DOCX"),
+        ("catatan.rtf", b"{\\rtf1 teks}", "unsupported file type"),
+        ("halaman.html", b"<html><body><script>x()</script></body></html>", "no text"),
+        ("judul.txt", b"Hanya Judul\n", "no body text"),
+    ],
+)
+def test_bad_files(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=reason) as error:
+        load_file_partial(path)
+    message = str(error.value)
+    assert name in message and "\n" not in message
+
+
+def test_pdf_without_text_layer(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match=r"no text layer \(scanned image\?\)"):
+        load_file(_pdf(tmp_path / "scan.pdf", []))
+
+
+def test_utf16_and_bom_are_read(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(("Judul\n\n" + BODY).encode("utf-16"))
+    (tmp_path / "b.txt").write_bytes(("Judul\n\n" + BODY).encode("utf-8-sig"))
+    assert load_file(tmp_path / "a.txt")[0].title == load_file(tmp_path / "b.txt")[0].title
+
+
+def test_ids_and_hashes_are_stable(tmp_path: Path) -> None:
+    path = tmp_path / "rilis.txt"
+    shutil.copy(SAMPLE, path)
+    first, again = load_file(path)[0], load_file(path)[0]
+    assert (first.id, first.content_hash) == (again.id, again.content_hash)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("nol persen", "0 persen"), encoding="utf-8"
+    )
+    edited = load_file(path)[0]
+    assert edited.id == first.id and edited.content_hash != first.content_hash
+
+
+def test_source_is_relative_inside_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sub").mkdir()
+    path = write(tmp_path / "sub" / "r.txt", "Judul\n\n" + BODY)
+    monkeypatch.chdir(tmp_path)
+    assert load_file(path)[0].source == "sub/r.txt"
+    monkeypatch.chdir(SAMPLE.parent)
+    assert load_file(path)[0].source == path.resolve().as_posix()
+
+
+def test_discover(tmp_path: Path) -> None:
+    for name in [
+        "b.txt",
+        "a.pdf",
+        "sub/c.jsonl",
+        "sub/d.docx",
+        "e.html",
+        "README.md",
+        "f.txt.meta.json",
+        ".hidden.txt",
+        ".git/g.txt",
+        "notes.rtf",
+    ]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    found = discover([tmp_path, tmp_path / "notes.rtf"])
+    names = [p.relative_to(tmp_path).as_posix() for p in found]
+    assert names == ["a.pdf", "b.txt", "e.html", "sub/c.jsonl", "sub/d.docx", "notes.rtf"]
