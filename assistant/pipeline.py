@@ -148,6 +148,24 @@ class Assistant:
         self._changed()
         return report
 
+    def add_releases(self, releases: Sequence[Release],
+                     progress: Callable[[int, int], Any] | None = None) -> IngestReport:
+        """Index releases built in code (evaluation sets, tests); unchanged ones are skipped."""
+        self.check_embedder()
+        self._record_provenance()
+        report = IngestReport()
+        indexed = self.store.releases()
+        todo = []
+        for release in releases:
+            known = indexed.get(release.id)
+            if known and known.content_hash == release.content_hash:
+                report.unchanged.append(release.id)
+            else:
+                todo.append((release, release.source))
+        self._index(todo, indexed, report, progress)
+        self._changed()
+        return report
+
     def _index(self, todo: Sequence[tuple[Release, str]], indexed: dict[str, IndexedRelease],
                report: IngestReport, progress: Callable[[int, int], Any] | None) -> None:
         plans = [(r, f, self._chunks(r)) for r, f in todo]
@@ -230,12 +248,17 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
-def build(settings: Settings | None = None) -> Assistant:
-    """Wire the configured embedder and store into an Assistant."""
+def build(settings: Settings | None = None, embedding_cache: Path | None = None) -> Assistant:
+    """Wire the configured embedder and store into an Assistant.
+
+    embedding_cache: a SQLite file that keeps passage vectors across runs (evaluation).
+    """
     settings = settings or Settings()
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     embedder = make_embedder(settings.embedder)
+    if embedding_cache:
+        embedder = CachedEmbeddings(embedder, embedding_cache)
     sentence_embedder = CachedEmbeddings(embedder, index_dir / "sentence-cache.sqlite")
     store = ChromaStore.open(str(index_dir), settings.chroma_url, settings.collection)
     return Assistant(settings, store, embedder, sentence_embedder)

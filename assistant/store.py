@@ -119,14 +119,18 @@ class ChromaStore:
         self._chunks.delete(where={"release_id": release_id})
 
     def repair(self) -> int:
-        """Delete chunks whose release is missing from the catalog or has a different count."""
+        """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
+
+        They are then missing from the catalog, so the next ingest indexes them again.
+        """
         catalog = self.releases()
         counts: dict[str, int] = {}
         for _, meta in self._paged(self._chunks, include=["metadatas"]):
             rid = str(meta["release_id"])
             counts[rid] = counts.get(rid, 0) + 1
-        broken = [rid for rid, n in counts.items()
-                  if rid not in catalog or catalog[rid].n_chunks != n]
+        broken = {rid for rid, n in counts.items()
+                  if rid not in catalog or catalog[rid].n_chunks != n}
+        broken |= {rid for rid, record in catalog.items() if counts.get(rid, 0) != record.n_chunks}
         for rid in broken:
             self._chunks.delete(where={"release_id": rid})
             if rid in catalog:

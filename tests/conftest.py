@@ -34,9 +34,12 @@ def _is_loopback(address: object) -> bool:
         return False
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Refuse every non-loopback connection: government data must not leave the machine."""
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    """Refuse every non-loopback connection: government data must not leave the machine.
+
+    Session-scoped so it is in place before module-scoped fixtures (indexes, servers) start.
+    """
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
@@ -52,9 +55,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         guard(address)
         return real_connect_ex(self, address)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        yield
 
 
 def shared_file(*parts: str) -> Path:
@@ -62,4 +66,28 @@ def shared_file(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{path} not found: tests that need ../shared/data skip in a plain clone")
+    return path
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for a fresh index with the fast fake embedder (logic tests, not quality)."""
+    from assistant.config import Settings
+
+    return Settings(index_dir=tmp_path / "index", embedder="fake")
+
+
+SAMPLE_RELEASE = """Kemenko PMK Gelar Rapat Koordinasi Stunting
+
+Jakarta, Senin (2/10/2023) - Deputi Bidang Koordinasi Peningkatan Kualitas Kesehatan, Budi Santoso, memimpin rapat koordinasi percepatan penurunan stunting.
+
+Rapat membahas anggaran sebesar Rp 3,5 triliun untuk intervensi gizi di 12 provinsi.
+"""
+
+
+def write_release(folder: Path, name: str, text: str = SAMPLE_RELEASE) -> Path:
+    """Write a small release file into folder and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
     return path

@@ -1,0 +1,105 @@
+"""The Chroma server path against a real `chroma run` on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.errors import StoreError
+from assistant.pipeline import build
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.server
+
+CHROMA = Path(sys.executable).parent / "chroma"
+STARTUP_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _heartbeat(url: str) -> bool:
+    # no proxy: an http_proxy in the environment must not swallow a loopback request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url}/api/v2/heartbeat", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def _log_tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A `chroma run` server on a free loopback port, stopped after the module."""
+    if not CHROMA.exists():
+        pytest.skip(f"{CHROMA} not found: install chromadb into this environment")
+    root = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = root / "chroma.log"
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    command = [str(CHROMA), "run", "--path", str(root / "data"),
+               "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _heartbeat(url):
+            if server.poll() is not None:
+                pytest.fail(f"chroma run exited with {server.returncode}:\n{_log_tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma run gave no heartbeat in {STARTUP_SECONDS}s:\n"
+                            f"{_log_tail(log)}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_ingest_and_ask_through_the_server(chroma_url: str, tmp_path: Path) -> None:
+    assistant = build(Settings(index_dir=tmp_path / "local", chroma_url=chroma_url))
+    report = assistant.ingest([CORPUS])
+    assert len(report.added) == 1 and not report.failed
+    answer = assistant.ask("Apa tiga prioritas yang disampaikan Joko Kusnanto?")
+    assert not answer.refused
+    assert any("jaminan sosial" in c.quote for c in answer.citations)
+
+
+def test_a_second_client_sees_the_server_data(chroma_url: str, tmp_path: Path) -> None:
+    first = build(Settings(index_dir=tmp_path / "first", chroma_url=chroma_url))
+    first.ingest([CORPUS])  # unchanged if the previous test already put it there
+    local = tmp_path / "second"
+    second = build(Settings(index_dir=local, chroma_url=chroma_url))
+    assert len(second.releases()) == 1
+    report = second.ingest([CORPUS])
+    assert len(report.unchanged) == 1 and not report.added and not report.updated
+    assert not (local / "chroma.sqlite3").exists()
+    assert not (tmp_path / "first" / "chroma.sqlite3").exists()
+
+
+def test_unreachable_server_says_how_to_start_one(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(StoreError, match="chroma run"):
+        build(Settings(index_dir=tmp_path / "local", chroma_url=url))
