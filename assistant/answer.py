@@ -139,12 +139,12 @@ def score_sentences(
 
 
 def select(scored: Sequence[Sentence], max_sentences: int) -> list[Sentence]:
-    """The best sentence and those scoring KEEP_RATIO of it, at most max_sentences, in reading order."""
+    """The best sentence and those scoring KEEP_RATIO of it (at most max_sentences), in order."""
     if not scored:
         return []
     best = scored[0].score
     chosen = [s for s in scored if s.score >= best * KEEP_RATIO][:max_sentences]
-    first_rank = {}
+    first_rank: dict[str, int] = {}
     for s in chosen:
         first_rank.setdefault(s.hit.chunk.release_id, s.rank)
     return sorted(chosen, key=lambda s: (first_rank[s.hit.chunk.release_id],

@@ -66,7 +66,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         except ImportError as exc:  # pragma: no cover - dependency is pinned
             raise ConfigError("install sentence-transformers to use this embedder") from exc
         self._model = SentenceTransformer(str(self.path), device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dim = int(self._model.get_embedding_dimension() or 0)
         self.name = f"sentence-transformers:{self.path.name}"
         # e5-family models are trained with these prefixes; others are not
         is_e5 = "e5" in self.path.name.lower()
@@ -178,9 +178,9 @@ class CachedEmbeddings(Embeddings):
         missing = [i for i, k in enumerate(keys) if k not in found]
         if missing:
             vectors = self.inner.embed_documents([texts[i] for i in missing])
-            rows = [(keys[i], np.asarray(v, dtype=np.float32).tobytes())
-                    for i, v in zip(missing, vectors, strict=True)]
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            blobs = [(keys[i], np.asarray(v, dtype=np.float32).tobytes())
+                     for i, v in zip(missing, vectors, strict=True)]
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", blobs)
             self._db.commit()
             found.update({keys[i]: list(v) for i, v in zip(missing, vectors, strict=True)})
         return [found[k] for k in keys]

@@ -41,7 +41,8 @@ def passage_release(passage: str, source: str) -> Release:
 def load_squad(path: Path, question_field: str = "question", answers_field: str = "answers",
                context_field: str | None = None) -> tuple[list[SquadQuestion], list[Release]]:
     """Questions and the unique passages of a SQuAD-style JSONL file."""
-    questions, passages = [], {}
+    questions: list[SquadQuestion] = []
+    passages: dict[str, Release] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -50,7 +51,8 @@ def load_squad(path: Path, question_field: str = "question", answers_field: str 
             context = row[context_field or ("context" if "context" in row else "context_id")]
             question = row[question_field]
         except (json.JSONDecodeError, KeyError) as exc:
-            raise AssistantError(f"{path.name} line {number}: not a SQuAD-style record ({exc})")
+            raise AssistantError(
+                f"{path.name} line {number}: not a SQuAD-style record ({exc})") from exc
         release = passage_release(context, f"{path.name}#L{number}")
         passages.setdefault(release.id, release)
         questions.append(SquadQuestion(
@@ -101,7 +103,8 @@ def refusal_point(confidences: Sequence[float], answerable: Sequence[bool],
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     n_answerable = sum(answerable)
-    return RefusalPoint(threshold, precision, recall, f1, fp / n_answerable if n_answerable else 0.0)
+    wrong = fp / n_answerable if n_answerable else 0.0
+    return RefusalPoint(threshold, precision, recall, f1, wrong)
 
 
 def refusal_curve(confidences: Sequence[float], answerable: Sequence[bool]) -> list[RefusalPoint]:

@@ -90,7 +90,9 @@ class Retriever:
         pool = max(self.pool, k)
         dense: list[tuple[Chunk, float]] = []
         if mode != "bm25":
-            vector = query_vector if query_vector is not None else self.embedder.embed_query(question)
+            vector = query_vector
+            if vector is None:
+                vector = self.embedder.embed_query(question)
             dense = self.store.search(vector, pool, since, until)
         if mode == "dense":
             return [Hit(c, s, dense=s) for c, s in dense[:k]]
@@ -138,7 +140,7 @@ def rrf(
 
 
 class LangChainRetriever(BaseRetriever):
-    """Our retriever as a LangChain BaseRetriever: Documents with the chunk and scores as metadata."""
+    """Our retriever as a LangChain BaseRetriever: Documents with provenance and scores."""
 
     retriever: Any
     k: int = 5

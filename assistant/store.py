@@ -60,7 +60,8 @@ class ChromaStore:
             except Exception as exc:
                 raise StoreError(
                     f"cannot reach the Chroma server at {chroma_url} ({exc.__class__.__name__}): "
-                    "start it with `chroma run --path DIR --port PORT` or unset ASSISTANT_CHROMA_URL"
+                    "start it with `chroma run --path DIR --port PORT` "
+                    "or unset ASSISTANT_CHROMA_URL"
                 ) from exc
         else:
             client = chromadb.PersistentClient(path=str(index_dir), settings=settings)

@@ -1,0 +1,80 @@
+"""The `assistant` command through click's CliRunner (fake embedder: wiring, not quality)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+from tests.conftest import write_release
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
+    monkeypatch.setenv("ASSISTANT_REFUSAL_THRESHOLD", "0")
+    corpus = tmp_path / "corpus"
+    write_release(corpus, "rapat.txt")
+    return corpus
+
+
+def test_help_lists_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("ingest", "ask", "serve"):
+        assert command in result.output
+
+
+def test_ingest_summary_and_rerun(env: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["ingest", "-q", str(env)])
+    assert first.exit_code == 0, first.output
+    assert "1 added, 0 updated, 0 unchanged, 0 removed, 0 failed" in first.output
+    second = runner.invoke(main, ["ingest", "-q", str(env)])
+    assert "0 added, 0 updated, 1 unchanged" in second.output
+
+
+def test_ingest_failure_sets_exit_status_and_names_the_file(env: Path) -> None:
+    (env / "kosong.txt").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "-q", str(env)])
+    assert result.exit_code == 1
+    assert "kosong.txt" in result.output and "1 added" in result.output
+
+
+def test_ask_json_has_exactly_the_documented_fields(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    result = runner.invoke(main, ["ask", "--json", "-k", "3", "anggaran intervensi gizi stunting"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert set(payload) == {"question", "answer", "refused", "citations", "timings_ms"}
+    assert payload["citations"], payload
+    for c in payload["citations"]:
+        assert set(c) == {"n", "release_id", "title", "date", "source", "quote", "passage",
+                          "score"}
+        assert c["quote"] in c["passage"] and f"[{c['n']}]" in payload["answer"]
+    assert payload["citations"][0]["date"] == "2023-10-02"
+
+
+def test_ask_plain_prints_numbered_sources(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    result = runner.invoke(main, ["ask", "anggaran intervensi gizi stunting"])
+    assert "[1] Kemenko PMK Gelar Rapat Koordinasi Stunting (2023-10-02)" in result.output
+
+
+def test_date_filter_excludes_everything_and_refuses(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    result = runner.invoke(main, ["ask", "--json", "--since", "2024-01-01", "stunting"])
+    payload = json.loads(result.output)
+    assert payload["refused"] and payload["citations"] == []
+
+
+def test_bad_date_is_a_usage_error(env: Path) -> None:
+    result = CliRunner().invoke(main, ["ask", "--since", "kemarin", "stunting"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
