@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench eval
 
 run: $(VENV)/.installed
 	-$(BIN)/assistant ingest corpus/
@@ -17,6 +17,9 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check assistant tests bench eval
 	$(BIN)/mypy assistant
+
+eval: $(VENV)/.installed
+	$(BIN)/assistant eval eval/sets/sample.jsonl --corpus corpus/
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_pipeline.py --releases 300 --questions 50

@@ -127,14 +127,276 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
               help="Interface to bind; anything but loopback exposes the chat to the network.")
 @click.option("--port", default=7860, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Start the web chat."""
-    from assistant.ui import launch
+    """Start the web chat, the REST API (/api/ask, /api/releases) and its docs (/docs).
 
-    assistant = _build()
+    With ASSISTANT_USERS set to a users file (`assistant users add NAME`), the page and the
+    API require login.
+    """
+    from assistant.auth import exposure_warning, load_users
+    from assistant.ui import serve as serve_app
+
+    settings = Settings()
     try:
-        launch(assistant, host=host, port=port)
+        users = load_users(settings.users)
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc
+    warning = exposure_warning(host, users is not None)
+    if warning:
+        click.secho(warning, err=True, fg="yellow")
+    assistant = _build(settings)
+    click.echo(f"web chat on http://{host}:{port}/ (API docs: /docs)"
+               + (f", login required ({settings.users})" if users else ""), err=True)
+    try:
+        serve_app(assistant, host=host, port=port, users=users)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+# staff logins and feedback ------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage the staff logins of the web chat (the file named by ASSISTANT_USERS)."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--file", "users_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Users file (default: $ASSISTANT_USERS).")
+@click.password_option("--password", prompt="Password",
+                       help="Prompted for (hidden, twice) when not given.")
+def users_add(name: str, users_file: Path | None, password: str) -> None:
+    """Add user NAME (or change their password); the file stores a salted scrypt hash."""
+    from assistant.auth import Users
+
+    configured = Settings().users
+    path = users_file or (Path(configured) if configured else None)
+    if path is None:
+        raise click.ClickException("no users file: pass --file PATH or set ASSISTANT_USERS")
+    try:
+        new = Users(path).add(name, password)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'added' if new else 'updated'} user {name} in {path}")
+
+
+@main.group(name="feedback")
+def feedback_group() -> None:
+    """Staff feedback from the web chat (index/feedback.jsonl)."""
+
+
+@feedback_group.command(name="export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Test-set JSONL file to write (format: eval/README.md).")
+def feedback_export(out: Path) -> None:
+    """Turn rated answers into test-set lines for evaluators to review."""
+    from assistant import feedback
+
+    source = feedback.feedback_path(Settings().index_dir)
+    try:
+        result = feedback.export(source, out)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in result.review:
+        click.echo(f"review: {line}", err=True)
+    click.echo(f"{len(result.lines)} test-set lines written to {out}; "
+               f"{len(result.review)} rated answers need review")
+
+
+# evaluation -------------------------------------------------------------------------------
+
+EVAL_CACHE = Path("eval/.cache/embeddings.sqlite")
+
+
+def _set_options(command: Any) -> Any:
+    """Options shared by `eval` and `calibrate`: where questions and releases come from."""
+    options = [
+        click.option("--squad", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A SQuAD-style JSONL file instead of SET: its passages are indexed "
+                          "into a temporary index; each question's gold is its own passage."),
+        click.option("--distractors", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="With --squad: another SQuAD-style file whose passages are indexed "
+                          "as distractors (repeatable)."),
+        click.option("--question-field", default="question", show_default=True,
+                     help="With --squad: the field holding the question (e.g. question_en)."),
+        click.option("--answers-field", default="answers", show_default=True,
+                     help="With --squad: the field holding the answers (e.g. answers_en)."),
+        click.option("--corpus", type=click.Path(exists=True, path_type=Path),
+                     help="Evaluate a temporary index of these release files instead of the "
+                          "current index."),
+        click.option("--limit", type=click.IntRange(1), help="Only the first N questions."),
+        click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
+                     default=EVAL_CACHE, show_default=True,
+                     help="SQLite cache of passage vectors for temporary indexes."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder for the results (default eval/runs/<timestamp>-<set>/)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _bars(quiet: bool) -> tuple[Any, Any, Any]:
+    """Progress callbacks for indexing (done, total) and asking (one step), and a closer."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def indexing(done: int, total: int) -> None:
+        if quiet:
+            return
+        if "index" not in bars:
+            bars["index"] = tqdm(total=total, unit="chunk", desc="indexing", file=sys.stderr)
+        bars["index"].update(done - bars["index"].n)
+
+    def asking(total: int) -> Any:
+        if "index" in bars:
+            bars["index"].close()
+        if quiet:
+            return lambda: None
+        bars["ask"] = bar = tqdm(total=total, unit="q", desc="asking", file=sys.stderr)
+        return lambda: bar.update(1)
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return indexing, asking, close
+
+
+def _source(test_set: Path | None, options: dict[str, Any]) -> Any:
+    from assistant.evaluate import Source
+
+    return Source(test_set=test_set, squad=options["squad"],
+                  distractors=tuple(options["distractors"]),
+                  question_field=options["question_field"],
+                  answers_field=options["answers_field"], corpus=options["corpus"],
+                  limit=options["limit"])
+
+
+def _run_folder(out: Path | None, prefix: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return out or Path("eval/runs") / f"{stamp}-{prefix}"
+
+
+@main.command(name="eval")
+@click.argument("test_set", metavar="[SET.jsonl]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_set_options
+@click.option("--retrievers", default="hybrid,dense,bm25", show_default=True,
+              help="Comma-separated retrievers to evaluate side by side "
+                   "(hybrid, dense, bm25, rrf); `ask` uses hybrid.")
+@click.option("--retrieval-only", is_flag=True,
+              help="Skip the answer stage: retrieval metrics only (fast on big sets).")
+@click.option("--compare", nargs=2, metavar="RUN_A RUN_B",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Compare two run folders instead: metric deltas and flipped questions.")
+@click.option("--metric", default="pass_rate", show_default=True,
+              help="With --compare: the metric that gates (see eval/README.md).")
+@click.option("--fail-under", "tolerance", type=float, default=0.0, show_default=True,
+              help="With --compare: exit 1 when --metric gets worse by more than this.")
+def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool,
+                 compare: tuple[Path, Path] | None, metric: str, tolerance: float,
+                 **options: Any) -> None:
+    """Run a test set through `ask` and report retrieval, answer, citation and refusal metrics.
+
+    \b
+    assistant eval eval/sets/sample.jsonl --corpus corpus/
+    assistant eval --squad ../shared/data/qa/tydiqa_id_valid.jsonl --limit 50
+    assistant eval --compare eval/reports/sample eval/runs/20240101-120000-sample
+    """
+    import tempfile
+
+    from assistant import report
+    from assistant.evaluate import open_target, run
+
+    if compare:
+        try:
+            result = report.compare(*compare, metric=metric, tolerance=tolerance)
+        except AssistantError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(report.comparison_text(result))
+        for line in result.regressions:
+            click.echo(f"REGRESSION {line} (tolerance {tolerance})", err=True)
+        sys.exit(1 if result.regressions else 0)
+    modes = [m.strip() for m in retrievers.split(",") if m.strip()]
+    indexing, asking, close = _bars(options["quiet"])
+    try:
+        with tempfile.TemporaryDirectory(prefix="assistant-eval-") as workdir:
+            target = open_target(Settings(), _source(test_set, options), Path(workdir),
+                                 options["cache"], indexing)
+            rows = run(target.assistant, target.questions, modes,
+                       asking(len(target.questions) * len(modes)), retrieval_only)
+            target.meta["retrieval_only"] = retrieval_only
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        close()
+    out = _run_folder(options["out"], target.meta["set"])
+    written = report.write_run(out, rows, target.meta)
+    for warning in target.meta["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(report.table(written["summary"]))
+    click.echo(f"\nwritten to {out}/ (report.md, report.json, rows.jsonl, plots)")
+
+
+@main.command()
+@click.argument("test_set", metavar="[SET.jsonl]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_set_options
+@click.option("--max-wrong-refusals", type=click.FloatRange(0, 1),
+              help="Only consider thresholds that refuse at most this share of the "
+                   "answerable questions (e.g. 0.1).")
+@click.option("--dry-run", is_flag=True, help="Show the best threshold but do not store it.")
+def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: bool,
+              **options: Any) -> None:
+    """Choose the refusal threshold with the best refusal F1 and store it in the index.
+
+    The set needs answerable and unanswerable questions, e.g.
+    `assistant calibrate --squad ../shared/data/qa/idk_mrc_valid.jsonl`. The threshold is
+    stored in the current index (ASSISTANT_INDEX_DIR), so ask, serve and eval use it.
+    """
+    import tempfile
+
+    from assistant import metrics, report
+    from assistant.evaluate import confidences, open_target
+
+    settings = Settings()
+    indexing, asking, close = _bars(options["quiet"])
+    try:
+        with tempfile.TemporaryDirectory(prefix="assistant-calibrate-") as workdir:
+            target = open_target(settings, _source(test_set, options), Path(workdir),
+                                 options["cache"], indexing)
+            answerable = [q.answerable for q in target.questions]
+            values = confidences(target.assistant, target.questions,
+                                 asking(len(target.questions)))
+        best = metrics.best_threshold(values, answerable, max_wrong_refusals)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        close()
+    out = _run_folder(options["out"], f"calibrate-{target.meta['set']}")
+    out.mkdir(parents=True, exist_ok=True)
+    curve = metrics.refusal_curve(values, answerable)
+    report.plot_calibration(out / "refusal_curve.png", curve, best)
+    (out / "calibration.json").write_text(json.dumps(
+        {**target.meta, "best": vars(best), "curve": [vars(p) for p in curve],
+         "confidences": values, "answerable": answerable}, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"best threshold {best.threshold:.4f}: refusal precision {best.precision:.3f}, "
+               f"recall {best.recall:.3f}, F1 {best.f1:.3f}, wrong refusals "
+               f"{best.wrong_refusals:.3f} ({len(values)} questions, "
+               f"{len(values) - sum(answerable)} unanswerable)")
+    click.echo(f"curve: {out / 'refusal_curve.png'}")
+    if dry_run:
+        return
+    _build(settings).set_refusal_threshold(best.threshold)
+    click.echo(f"stored in the index {settings.chroma_url or settings.index_dir}")
+    if settings.refusal_threshold is not None:
+        click.echo("note: ASSISTANT_REFUSAL_THRESHOLD is set and overrides the stored value",
+                   err=True)
 
 
 if __name__ == "__main__":

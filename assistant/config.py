@@ -24,3 +24,8 @@ class Settings(BaseSettings):
     # None: use the calibrated threshold stored in the index (or the built-in default)
     refusal_threshold: float | None = None
     max_answer_sentences: int = 5
+    # web app: a users file turns login on (`assistant users add NAME`); uploads land here
+    users: str | None = None
+    upload_dir: Path = Path("corpus/uploads")
+    upload_max_mb: float = 20.0
+    upload_max_files: int = 20

@@ -1,127 +1,357 @@
-"""Evaluation library: SQuAD-style sets as temporary indexes, retrieval and refusal metrics."""
+"""Evaluation runner: every question of a test set through `ask`, scored against its gold.
+
+`open_target` gives the assistant to evaluate (the current index, or a temporary one built
+from a corpus or from a SQuAD-style file's passages) and the questions; `run` asks each
+question with each retriever through Assistant.ask, exactly as `assistant ask` does, and
+scores answer, citations and retrieval with metrics.py. report.py aggregates and writes.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from assistant import followup, metrics
+from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.text import normalize, split_paragraphs
-from assistant.types import Release
+from assistant.metrics import (
+    best_threshold,
+    mrr_at,
+    rank_of,
+    recall_at,
+    refusal_curve,
+    refusal_point,
+)
+from assistant.pipeline import Assistant, build
+from assistant.retrieve import MODES, Mode
+from assistant.testset import EvalQuestion, load_set, load_squad, passage_release_id, squad_passages
+from assistant.types import Answer, Chunk, Hit
+
+# re-exported: the scripts in eval/ import these from here
+__all__ = ["best_threshold", "load_squad", "mrr_at", "passage_release_id", "rank_of",
+           "recall_at", "refusal_curve", "refusal_point"]
+
+DEPTH = 10  # retrieval metrics look at the top 10 chunks
+
+
+# temporary indexes ------------------------------------------------------------------------
+
+
+def current_threshold(settings: Settings) -> tuple[float, str]:
+    """The refusal threshold `ask` would use now, and where it comes from."""
+    if settings.refusal_threshold is not None:
+        return settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
+    if settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists():
+        stored = build(settings).store.provenance().get("refusal_threshold")
+        if stored is not None:
+            return float(stored), f"calibrated in {settings.chroma_url or settings.index_dir}"
+    from assistant.answer import DEFAULT_REFUSAL_THRESHOLD
+
+    return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+
+
+def temporary_assistant(settings: Settings, index_dir: Path, threshold: float,
+                        embedding_cache: Path | None) -> Assistant:
+    """An assistant over a fresh local index that uses the given refusal threshold."""
+    temp = settings.model_copy(update={"index_dir": index_dir, "chroma_url": None,
+                                       "refusal_threshold": threshold})
+    return build(temp, embedding_cache=embedding_cache)
+
+
+@dataclass
+class Target:
+    """The assistant to evaluate, the questions to ask it, and how it was set up."""
+
+    assistant: Assistant
+    questions: list[EvalQuestion]
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class SquadQuestion:
-    """A question of a SQuAD-style set; its gold passage is its own context."""
+class Source:
+    """Where the questions and the releases of an evaluation come from (the CLI options)."""
 
-    id: str
-    question: str
-    answers: tuple[str, ...]
-    answerable: bool
-    passage_id: str
+    test_set: Path | None = None
+    squad: Path | None = None
+    distractors: tuple[Path, ...] = ()
+    question_field: str = "question"
+    answers_field: str = "answers"
+    corpus: Path | None = None
+    limit: int | None = None
 
-
-def passage_release_id(passage: str) -> str:
-    """Deterministic release id of a passage (its content hash)."""
-    return "p" + hashlib.sha1(normalize(passage).encode()).hexdigest()[:15]
-
-
-def passage_release(passage: str, source: str) -> Release:
-    """A passage of a QA set as a one-passage release."""
-    rid = passage_release_id(passage)
-    paragraphs = tuple(split_paragraphs(passage)) or (normalize(passage),)
-    return Release(id=rid, title="", paragraphs=paragraphs, source=source,
-                   content_hash=hashlib.sha256("\n\n".join(paragraphs).encode()).hexdigest())
+    @property
+    def name(self) -> str:
+        """Short name of the set, for run folders."""
+        path = self.squad or self.test_set
+        return path.stem if path else "set"
 
 
-def load_squad(path: Path, question_field: str = "question", answers_field: str = "answers",
-               context_field: str | None = None) -> tuple[list[SquadQuestion], list[Release]]:
-    """Questions and the unique passages of a SQuAD-style JSONL file."""
-    questions: list[SquadQuestion] = []
-    passages: dict[str, Release] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            context = row[context_field or ("context" if "context" in row else "context_id")]
-            question = row[question_field]
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise AssistantError(
-                f"{path.name} line {number}: not a SQuAD-style record ({exc})") from exc
-        release = passage_release(context, f"{path.name}#L{number}")
-        passages.setdefault(release.id, release)
-        questions.append(SquadQuestion(
-            id=str(row.get("id", number)), question=question,
-            answers=tuple(row.get(answers_field) or ()),
-            answerable=not row.get("is_impossible", False), passage_id=release.id,
-        ))
-    return questions, list(passages.values())
+def open_target(settings: Settings, source: Source, workdir: Path,
+                embedding_cache: Path | None,
+                progress: Callable[[int, int], Any] | None = None) -> Target:
+    """Load the questions and the assistant: temporary index for --squad/--corpus."""
+    if (source.squad is None) == (source.test_set is None):
+        raise AssistantError("give either a test set (SET.jsonl) or --squad FILE")
+    if source.squad is not None and source.corpus is not None:
+        raise AssistantError("--corpus goes with a test set; --squad indexes its own passages")
+    if source.squad is None and source.distractors:
+        raise AssistantError("--distractors goes with --squad")
+    meta: dict[str, Any] = {"set": source.name, "created": dt.datetime.now().isoformat(
+        timespec="seconds"), "embedder": settings.embedder, "warnings": []}
+    if source.squad is not None:
+        questions, passages = load_squad(source.squad, source.question_field,
+                                         source.answers_field)
+        for path in source.distractors:
+            passages += squad_passages(path)
+        assistant = _temporary(settings, workdir, embedding_cache, meta)
+        assistant.add_releases(list({p.id: p for p in passages}.values()), progress=progress)
+        meta["releases"] = f"passages of {source.squad.name}" + "".join(
+            f" + {p.name}" for p in source.distractors)
+    else:
+        assert source.test_set is not None
+        questions = load_set(source.test_set)
+        if source.corpus is not None:
+            assistant = _temporary(settings, workdir, embedding_cache, meta)
+            report = assistant.ingest([source.corpus], progress=progress)
+            meta["warnings"] += report.failed
+            meta["releases"] = f"temporary index of {source.corpus}"
+        else:
+            assistant = build(settings)
+            meta["releases"] = f"current index {settings.chroma_url or settings.index_dir}"
+            meta["refusal_threshold"] = assistant.refusal_threshold
+    questions = questions[: source.limit] if source.limit else questions
+    chunks = assistant.retriever.lexical().chunks
+    if not chunks:
+        raise AssistantError(f"no releases indexed in {meta['releases']}: run "
+                             "`assistant ingest corpus/` or pass --corpus")
+    meta.update(n_questions=len(questions), n_releases=len(assistant.catalog()),
+                n_chunks=len(chunks), top_k=settings.top_k)
+    meta["warnings"] += [f"{qid}: gold evidence found in no indexed chunk"
+                         for qid in unmatched_evidence(questions, chunks)]
+    return Target(assistant, questions, meta)
 
 
-def rank_of(gold: str, ranked: Sequence[str]) -> int | None:
-    """1-based rank of the gold id in a ranking (first occurrence), or None."""
-    for rank, rid in enumerate(dict.fromkeys(ranked), start=1):
-        if rid == gold:
-            return rank
-    return None
+def _temporary(settings: Settings, workdir: Path, embedding_cache: Path | None,
+               meta: dict[str, Any]) -> Assistant:
+    threshold, origin = current_threshold(settings)
+    meta.update(refusal_threshold=threshold, refusal_threshold_source=origin)
+    return temporary_assistant(settings, workdir, threshold, embedding_cache)
 
 
-def recall_at(ranks: Sequence[int | None], k: int) -> float:
-    """Share of questions whose gold is in the top k."""
-    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+# running ----------------------------------------------------------------------------------
 
 
-def mrr_at(ranks: Sequence[int | None], k: int = 10) -> float:
-    """Mean reciprocal rank, counting only ranks within k."""
-    return sum(1.0 / r for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+class RecordingRetriever:
+    """Stands in for the assistant's retriever: `ask` gets its k hits, we keep the top DEPTH.
+
+    The retrievers' rankings are prefix-stable (top 5 = first 5 of top 10), so asking for
+    DEPTH and handing back k changes nothing in the answer.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last: list[Hit] = []
+
+    def search(self, question: str, k: int = 5, *args: Any, **kwargs: Any) -> list[Hit]:
+        """The inner search at depth max(k, DEPTH); returns the first k."""
+        self.last = self.inner.search(question, max(k, DEPTH), *args, **kwargs)
+        return self.last[:k]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
-@dataclass(frozen=True)
-class RefusalPoint:
-    """Refusal quality at one threshold (the positive class is 'should refuse')."""
-
-    threshold: float
-    precision: float
-    recall: float
-    f1: float
-    wrong_refusals: float  # share of answerable questions refused
-
-
-def refusal_point(confidences: Sequence[float], answerable: Sequence[bool],
-                  threshold: float) -> RefusalPoint:
-    """Precision/recall/F1 of refusing every question whose confidence is below threshold."""
-    refused = [c < threshold for c in confidences]
-    tp = sum(r and not a for r, a in zip(refused, answerable, strict=True))
-    fp = sum(r and a for r, a in zip(refused, answerable, strict=True))
-    fn = sum(not r and not a for r, a in zip(refused, answerable, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    n_answerable = sum(answerable)
-    wrong = fp / n_answerable if n_answerable else 0.0
-    return RefusalPoint(threshold, precision, recall, f1, wrong)
+@contextmanager
+def recording(assistant: Assistant) -> Iterator[RecordingRetriever]:
+    """Record the hits of every ask while the block runs."""
+    original = assistant.retriever
+    recorder = RecordingRetriever(original)
+    assistant.retriever = recorder  # type: ignore[assignment]
+    try:
+        yield recorder
+    finally:
+        assistant.retriever = original
 
 
-def refusal_curve(confidences: Sequence[float], answerable: Sequence[bool]) -> list[RefusalPoint]:
-    """Refusal quality at every distinct confidence (as threshold just above it)."""
-    thresholds = sorted({round(c, 6) + 1e-6 for c in confidences})
-    return [refusal_point(confidences, answerable, t) for t in thresholds]
+class Judge:
+    """Decides which indexed chunks hold a question's gold evidence."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self.chunks = list(chunks)
+        self._normalized: dict[str, str] | None = None
+
+    def _text(self, chunk_id: str, text: str) -> str:
+        if self._normalized is None:
+            self._normalized = {c.id: metrics.normalize_answer(c.text) for c in self.chunks}
+        return self._normalized.get(chunk_id) or metrics.normalize_answer(text)
+
+    def is_gold(self, q: EvalQuestion, release_id: str, chunk_id: str, text: str) -> bool:
+        """From a gold release, or containing an evidence substring (normalised)."""
+        if release_id in q.gold_release_ids:
+            return True
+        padded = f" {self._text(chunk_id, text)} "
+        return any(f" {metrics.normalize_answer(e)} " in padded for e in q.evidence)
+
+    def n_gold(self, q: EvalQuestion) -> int:
+        """How many indexed chunks hold gold evidence (the ideal ranking for nDCG)."""
+        return sum(self.is_gold(q, c.release_id, c.id, c.text) for c in self.chunks)
 
 
-def best_threshold(confidences: Sequence[float], answerable: Sequence[bool]) -> RefusalPoint:
-    """The threshold with the highest refusal F1 (ties: the lower threshold)."""
-    curve = refusal_curve(confidences, answerable)
-    if not curve:
-        raise AssistantError("no questions to calibrate on")
-    return max(curve, key=lambda p: (p.f1, -p.threshold))
+def ask_row(assistant: Assistant, recorder: RecordingRetriever, judge: Judge,
+            q: EvalQuestion, mode: Mode, history: Sequence[str] = ()) -> dict[str, Any]:
+    """Ask one question with one retriever and score it: one row of rows.jsonl."""
+    # a follow-up is asked as the chat asks it: with the questions before it
+    answer = assistant.ask(q.question, mode=mode, history=history)
+    hits = recorder.last[:DEPTH]
+    relevant = [judge.is_gold(q, h.chunk.release_id, h.chunk.id, h.chunk.text) for h in hits]
+    row: dict[str, Any] = {
+        "id": q.id, "retriever": mode, "lang": q.lang, "tags": list(q.tags),
+        "follows": q.follows,
+        "question": q.question, "answerable": q.answerable, "answer": answer.text,
+        "refused": answer.refused, "confidence": round(answer.confidence, 4),
+        "retrieved": [{"chunk_id": h.chunk.id, "score": round(h.score, 4), "gold": g}
+                      for h, g in zip(hits, relevant, strict=True)],
+    }
+    row.update(retrieval_metrics(q, relevant, judge))
+    row.update(answer_metrics(q, answer, judge))
+    row["latency_ms"] = answer.timings_ms.get("total")
+    row["timings_ms"] = dict(answer.timings_ms)
+    row["pass"], row["reason"] = verdict(q, row)
+    return row
 
 
-def squad_index(assistant: Any, releases: Sequence[Release],
-                progress: Callable[[int, int], Any] | None = None) -> None:
-    """Index a QA set's passages into the (temporary) assistant index."""
-    assistant.add_releases(releases, progress=progress)
+def retrieval_metrics(q: EvalQuestion, relevant: Sequence[bool], judge: Judge) -> dict[str, Any]:
+    """Rank of the first gold chunk and nDCG@10; None where the question has no gold."""
+    if not q.has_gold:
+        return {"gold_rank": None, "ndcg@10": None}
+    n_gold = judge.n_gold(q)
+    return {"gold_rank": metrics.first_gold_rank(relevant), "n_gold_chunks": n_gold,
+            "ndcg@10": round(metrics.ndcg_at(relevant, n_gold, DEPTH), 4)}
+
+
+def answer_metrics(q: EvalQuestion, answer: Answer, judge: Judge) -> dict[str, Any]:
+    """Answer match, token F1 and citation quality; None where not applicable."""
+    cited = [judge.is_gold(q, c.release_id, "", c.passage)
+             or metrics.contains_answer(c.passage, q.answers) for c in answer.citations]
+    scored = q.answerable and bool(q.answers)
+    return {
+        "citations": [{"n": c.n, "release_id": c.release_id, "title": c.title,
+                       "quote": c.quote, "score": c.score, "gold": g}
+                      for c, g in zip(answer.citations, cited, strict=True)],
+        "contains_answer": metrics.contains_answer(answer.text, q.answers) and not answer.refused
+        if scored else None,
+        "token_f1": round(0.0 if answer.refused else metrics.token_f1(answer.text, q.answers), 4)
+        if scored else None,
+        "citation_precision": metrics.citation_precision(cited) if q.answerable else None,
+        "citation_recall": any(cited) if q.has_gold else None,
+    }
+
+
+def verdict(q: EvalQuestion, row: dict[str, Any]) -> tuple[bool, str]:
+    """Pass/fail of one row with the reason."""
+    if not q.answerable:
+        return (True, "refused as it should") if row["refused"] else (
+            False, "answered a question the releases cannot answer")
+    if row["refused"]:
+        return False, "refused an answerable question"
+    reasons = []
+    if row["contains_answer"] is False:
+        reasons.append("no gold answer in the response")
+    if q.has_gold and not row["citation_recall"]:
+        reasons.append("no gold evidence cited")
+    return (not reasons, "; ".join(reasons) or "answered with gold evidence cited")
+
+
+def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Sequence[str],
+        progress: Callable[[], Any] | None = None,
+        retrieval_only: bool = False) -> list[dict[str, Any]]:
+    """Every question through `ask` with every retriever; one scored row each.
+
+    retrieval_only: skip the answer stage (fast baselines on big sets); the question is
+    embedded once and searched with each retriever exactly as `ask` searches.
+    """
+    modes = [cast(Mode, m) for m in dict.fromkeys(retrievers) if m in MODES]
+    unknown = [m for m in retrievers if m not in MODES]
+    if unknown or not modes:
+        raise AssistantError(f"unknown retriever(s) {', '.join(unknown) or '(none)'}; "
+                             f"choose from {', '.join(MODES)}")
+    judge = Judge(assistant.retriever.lexical().chunks)
+    by_id = {q.id: q for q in questions}
+    rows = []
+    with recording(assistant) as recorder:
+        for q in questions:
+            history = history_of(q, by_id)
+            if retrieval_only:
+                rows += search_rows(assistant, judge, q, modes, history)
+            else:
+                rows += [ask_row(assistant, recorder, judge, q, mode, history) for mode in modes]
+            if progress:
+                for _ in modes:
+                    progress()
+    return rows
+
+
+def search_rows(assistant: Assistant, judge: Judge, q: EvalQuestion, modes: Sequence[Mode],
+                history: Sequence[str]) -> list[dict[str, Any]]:
+    """Retrieval-only rows: the query `ask` would search with, through each retriever."""
+    start = time.perf_counter()
+    query = followup.rewrite(q.question, history)
+    vector = assistant.embedder.embed_query(query)
+    embed_ms = (time.perf_counter() - start) * 1000
+    rows = []
+    for mode in modes:
+        mark = time.perf_counter()
+        hits = assistant.retriever.search(query, DEPTH, mode=mode, query_vector=vector)
+        latency = round(embed_ms + (time.perf_counter() - mark) * 1000, 1)
+        relevant = [judge.is_gold(q, h.chunk.release_id, h.chunk.id, h.chunk.text)
+                    for h in hits]
+        row: dict[str, Any] = {
+            "id": q.id, "retriever": mode, "lang": q.lang, "tags": list(q.tags),
+            "follows": q.follows, "question": q.question, "answerable": q.answerable,
+            "answer": None, "refused": None, "confidence": None,
+            "retrieved": [{"chunk_id": h.chunk.id, "score": round(h.score, 4), "gold": g}
+                          for h, g in zip(hits, relevant, strict=True)],
+            **retrieval_metrics(q, relevant, judge), "contains_answer": None,
+            "token_f1": None, "citation_precision": None, "citation_recall": None,
+            "latency_ms": latency,
+        }
+        k = assistant.settings.top_k
+        found = row["gold_rank"] is not None and row["gold_rank"] <= k
+        row["pass"] = found or not q.has_gold
+        row["reason"] = (f"gold evidence in the top {k}" if found else
+                         f"no gold evidence in the top {k}" if q.has_gold else "no gold to find")
+        rows.append(row)
+    return rows
+
+
+def history_of(q: EvalQuestion, by_id: dict[str, EvalQuestion]) -> list[str]:
+    """The questions a follow-up follows, oldest first (its chain of `follows`)."""
+    chain: list[str] = []
+    current = by_id.get(q.follows or "")
+    while current is not None and current.question not in chain:
+        chain.insert(0, current.question)
+        current = by_id.get(current.follows or "")
+    return chain
+
+
+def unmatched_evidence(questions: Sequence[EvalQuestion], judge_chunks: Sequence[Chunk]
+                       ) -> list[str]:
+    """Ids of questions whose gold evidence is in no indexed chunk (a typo, a wrong corpus)."""
+    judge = Judge(judge_chunks)
+    return [q.id for q in questions if q.has_gold and judge.n_gold(q) == 0]
+
+
+def confidences(assistant: Assistant, questions: Sequence[EvalQuestion],
+                progress: Callable[[], Any] | None = None) -> list[float]:
+    """The evidence confidence `ask` gives each question (what refusal is decided on)."""
+    values = []
+    for q in questions:
+        values.append(assistant.ask(q.question).confidence)
+        if progress:
+            progress()
+    return values

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant import answer as answering
+from assistant import followup
 from assistant.chunk import chunk_release
 from assistant.config import Settings
 from assistant.embed import CachedEmbeddings, make_embedder
@@ -65,6 +67,22 @@ class Assistant:
     def _changed(self) -> None:
         self._catalog = None
         self.retriever.refresh()
+        if not self.settings.chroma_url:
+            self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        """Mirror the provenance and catalog into index/manifest.json (for people; the
+        authoritative copy lives in Chroma so a shared server carries it too)."""
+        manifest = {
+            "provenance": self.store.provenance(),
+            "releases": {r.id: {"content_hash": r.content_hash, "source": r.source,
+                                "file": r.file, "n_chunks": r.n_chunks}
+                         for r in self.catalog().values()},
+        }
+        path = Path(self.settings.index_dir) / "manifest.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
 
     # provenance ---------------------------------------------------------------------------
 
@@ -211,22 +229,38 @@ class Assistant:
         return sorted(self.catalog().values(),
                       key=lambda r: (r.date or dt.date.min, r.title), reverse=True)
 
+    def release_paragraphs(self, release_id: str) -> list[str]:
+        """The body paragraphs of an indexed release, rebuilt from its chunks."""
+        paragraphs: dict[int, str] = {}
+        for chunk in self.store.release_chunks(release_id):
+            for n, text in enumerate(chunk.text.split("\n\n"), start=chunk.para_start):
+                paragraphs.setdefault(n, text)
+        return [paragraphs[n] for n in sorted(paragraphs)]
+
     def delete_release(self, release_id: str) -> None:
         """Remove one release from the index."""
         self.store.delete_release(release_id)
         self._changed()
 
     def ask(self, question: str, k: int | None = None, since: dt.date | None = None,
-            until: dt.date | None = None, mode: Mode = "hybrid") -> Answer:
-        """Answer a question from the indexed releases, with citations, or refuse."""
+            until: dt.date | None = None, mode: Mode = "hybrid", history: Sequence[str] = (),
+            sources: Collection[str] | None = None) -> Answer:
+        """Answer a question from the indexed releases, with citations, or refuse.
+
+        history: the conversation's earlier questions, oldest first; a follow-up question is
+        retrieved with their context. sources: only releases from these sources.
+        """
         self.check_embedder()
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        query_vector = self.embedder.embed_query(question)
+        query = followup.rewrite(question, history)
+        query_vector = self.embedder.embed_query(query)
         timings["embed"] = _ms(start)
         mark = time.perf_counter()
-        hits = self.retriever.search(question, k or self.settings.top_k, since, until, mode,
-                                     query_vector=query_vector)
+        hits = self.retriever.search(query, k or self.settings.top_k, since, until, mode,
+                                     query_vector=query_vector, sources=sources)
+        if query != question:  # the answer is scored against the question as asked
+            query_vector = self.embedder.embed_query(question)
         timings["retrieve"] = _ms(mark)
         mark = time.perf_counter()
         idf = self.retriever.lexical().bm25.idf
@@ -236,12 +270,13 @@ class Assistant:
         scored = answering.score_sentences(question, query_vector, answering.candidates(hits),
                                            self.sentence_embedder, idf, people)
         selected = answering.select(scored, self.settings.max_answer_sentences)
-        result = answering.compose(question, selected, answering.confidence(scored),
+        features = answering.evidence(question, scored, idf)
+        result = answering.compose(question, selected, answering.confidence(features),
                                    self.refusal_threshold)
         timings["answer"] = _ms(mark)
         timings["total"] = _ms(start)
         return Answer(result.question, result.text, result.refused, result.citations,
-                      result.confidence, timings)
+                      result.confidence, timings, features)
 
 
 def _ms(since: float) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -43,10 +43,13 @@ class LexicalIndex:
         return cls([c for c, _ in rows], [lex.split() for _, lex in rows])
 
     def search(
-        self, terms: Sequence[str], k: int, since: dt.date | None, until: dt.date | None
+        self, terms: Sequence[str], k: int, since: dt.date | None, until: dt.date | None,
+        sources: Collection[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """The k best chunks by BM25 within the date range (zero scores dropped)."""
+        """The k best chunks by BM25 within the date range and sources (zero scores dropped)."""
         scores = self.bm25.scores(terms)
+        if sources is not None:
+            scores[np.array([c.source not in sources for c in self.chunks], dtype=bool)] = 0.0
         if since:
             scores[self._dates < since.toordinal()] = 0.0
         if until:
@@ -84,21 +87,21 @@ class Retriever:
     def search(
         self, question: str, k: int = 5, since: dt.date | None = None,
         until: dt.date | None = None, mode: Mode = "hybrid",
-        query_vector: Sequence[float] | None = None,
+        query_vector: Sequence[float] | None = None, sources: Collection[str] | None = None,
     ) -> list[Hit]:
-        """The k best chunks for the question."""
+        """The k best chunks for the question (sources: only chunks of releases from these)."""
         pool = max(self.pool, k)
         dense: list[tuple[Chunk, float]] = []
         if mode != "bm25":
             vector = query_vector
             if vector is None:
                 vector = self.embedder.embed_query(question)
-            dense = self.store.search(vector, pool, since, until)
+            dense = self.store.search(vector, pool, since, until, sources)
         if mode == "dense":
             return [Hit(c, s, dense=s) for c, s in dense[:k]]
         terms = analyze(question)
         lexical_index = self.lexical()
-        lexical = lexical_index.search(terms, pool, since, until)
+        lexical = lexical_index.search(terms, pool, since, until, sources)
         if mode == "bm25":
             return [Hit(c, s, lexical=s) for c, s in lexical[:k]]
         if mode == "rrf":

@@ -5,13 +5,19 @@ Two collections: `<name>` holds chunk vectors (our own embeddings, cosine space)
 whose collection metadata records the index provenance. A release is written as: delete
 its old chunks, add the new ones, then update its catalog record, so the catalog never
 claims chunks that are not there; `repair()` removes chunks left by an interrupted write.
+
+Thread safety: the web app answers several questions at once while staff upload or delete
+releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
+query never sees a release between "old chunks deleted" and "new chunks added".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,15 +35,57 @@ def _parse_date(value: str) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer blocks new readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._waiting = 0  # writers waiting
+        self._writing = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        """Hold the lock shared."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Hold the lock exclusively."""
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class ChromaStore:
     """Chunk vectors and the release catalog in one Chroma database."""
 
     def __init__(self, client: Any, name: str = "releases") -> None:
         self._client = client
-        self._chunks = client.get_or_create_collection(
+        self._lock = ReadWriteLock()
+        self._open(name)
+
+    def _open(self, name: str) -> None:
+        self._chunks = self._client.get_or_create_collection(
             name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
-        self._catalog = client.get_or_create_collection(
+        self._catalog = self._client.get_or_create_collection(
             f"{name}__releases", embedding_function=None
         )
 
@@ -71,12 +119,14 @@ class ChromaStore:
 
     def provenance(self) -> dict[str, Any]:
         """The recorded embedder, chunking and calibration of this index ({} when new)."""
-        meta = self._catalog.metadata or {}
+        with self._lock.read():
+            meta = self._catalog.metadata or {}
         return json.loads(meta["provenance"]) if "provenance" in meta else {}
 
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the index provenance (replaces the previous record)."""
-        self._catalog.modify(metadata={"provenance": json.dumps(provenance, sort_keys=True)})
+        with self._lock.write():
+            self._catalog.modify(metadata={"provenance": json.dumps(provenance, sort_keys=True)})
 
     # catalog ------------------------------------------------------------------------------
 
@@ -102,22 +152,25 @@ class ChromaStore:
         lexical: Sequence[str],
     ) -> None:
         """Replace a release's chunks and catalog record (chunks first, catalog last)."""
-        self._chunks.delete(where={"release_id": record.id})
-        if chunks:
-            self._chunks.add(
-                ids=[c.id for c in chunks],
-                embeddings=[list(v) for v in vectors],
-                documents=[c.text for c in chunks],
-                metadatas=[_chunk_meta(c, lex) for c, lex in zip(chunks, lexical, strict=True)],
+        with self._lock.write():
+            self._chunks.delete(where={"release_id": record.id})
+            if chunks:
+                self._chunks.add(
+                    ids=[c.id for c in chunks],
+                    embeddings=[list(v) for v in vectors],
+                    documents=[c.text for c in chunks],
+                    metadatas=[_chunk_meta(c, lex)
+                               for c, lex in zip(chunks, lexical, strict=True)],
+                )
+            self._catalog.upsert(
+                ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)]
             )
-        self._catalog.upsert(
-            ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)]
-        )
 
     def delete_release(self, release_id: str) -> None:
         """Remove a release: catalog record first, so it never points at missing chunks."""
-        self._catalog.delete(ids=[release_id])
-        self._chunks.delete(where={"release_id": release_id})
+        with self._lock.write():
+            self._catalog.delete(ids=[release_id])
+            self._chunks.delete(where={"release_id": release_id})
 
     def repair(self) -> int:
         """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
@@ -132,30 +185,38 @@ class ChromaStore:
         broken = {rid for rid, n in counts.items()
                   if rid not in catalog or catalog[rid].n_chunks != n}
         broken |= {rid for rid, record in catalog.items() if counts.get(rid, 0) != record.n_chunks}
-        for rid in broken:
-            self._chunks.delete(where={"release_id": rid})
-            if rid in catalog:
-                self._catalog.delete(ids=[rid])
+        with self._lock.write():
+            for rid in broken:
+                self._chunks.delete(where={"release_id": rid})
+                if rid in catalog:
+                    self._catalog.delete(ids=[rid])
         return len(broken)
 
     # chunks -------------------------------------------------------------------------------
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return int(self._chunks.count())
+        with self._lock.read():
+            return int(self._chunks.count())
 
     def search(
         self, vector: Sequence[float], k: int, since: dt.date | None = None,
-        until: dt.date | None = None,
+        until: dt.date | None = None, sources: Collection[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """The k nearest chunks with their cosine similarity, optionally within a date range."""
-        n = self.count()
-        if n == 0:
-            return []
-        result = self._chunks.query(
-            query_embeddings=[list(vector)], n_results=min(k, n), where=date_filter(since, until),
-            include=["documents", "metadatas", "distances"],
-        )
+        """The k nearest chunks with their cosine similarity, optionally within a date range
+        and from the given sources only."""
+        where = date_filter(since, until)
+        if sources is not None:
+            clause = {"source": {"$in": sorted(sources) or [""]}}
+            where = {"$and": [where, clause]} if where else clause
+        with self._lock.read():
+            n = int(self._chunks.count())
+            if n == 0:
+                return []
+            result = self._chunks.query(
+                query_embeddings=[list(vector)], n_results=min(k, n), where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
                    result["distances"][0], strict=True)
         return [(_to_chunk(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
@@ -165,17 +226,28 @@ class ChromaStore:
         for cid, meta, doc in self._paged(self._chunks, include=["metadatas", "documents"]):
             yield _to_chunk(cid, doc, meta), str(meta.get("lex", ""))
 
+    def release_chunks(self, release_id: str) -> list[Chunk]:
+        """The chunks of one release in reading order ([] when it is not indexed)."""
+        with self._lock.read():
+            page = self._chunks.get(where={"release_id": release_id},
+                                    include=["documents", "metadatas"])
+        rows = zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        return sorted((_to_chunk(cid, doc, meta) for cid, doc, meta in rows),
+                      key=lambda c: c.para_start)
+
     def reset(self) -> None:
         """Delete everything (used by `assistant ingest --rebuild`)."""
-        for collection in (self._chunks, self._catalog):
-            self._client.delete_collection(collection.name)
-        self.__init__(self._client, self._chunks.name)  # type: ignore[misc]
+        with self._lock.write():
+            name = self._chunks.name
+            for collection in (self._chunks, self._catalog):
+                self._client.delete_collection(collection.name)
+            self._open(name)
 
-    @staticmethod
-    def _paged(collection: Any, include: list[str]) -> Iterator[Any]:
+    def _paged(self, collection: Any, include: list[str]) -> Iterator[Any]:
         offset = 0
         while True:
-            page = collection.get(include=include, limit=_PAGE, offset=offset)
+            with self._lock.read():
+                page = collection.get(include=include, limit=_PAGE, offset=offset)
             if not page["ids"]:
                 return
             columns = [page[key] for key in include]

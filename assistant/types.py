@@ -84,6 +84,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     confidence: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, float] = field(default_factory=dict)  # features behind confidence
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,46 @@ def write_release(folder: Path, name: str, text: str = SAMPLE_RELEASE) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket as _socket
+
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_server(app: object) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yield its URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+VOCATIONAL_RELEASE = """Kemenko PMK Dorong Revitalisasi Pendidikan Vokasi di Jawa Tengah
+
+Semarang, Kamis (10/8/2023) - Kemenko PMK mendorong revitalisasi pendidikan vokasi di sekolah menengah kejuruan (SMK) Jawa Tengah agar lulusan siap bekerja.
+
+Asisten Deputi Pendidikan Vokasi menyampaikan bahwa pendidikan vokasi harus terhubung dengan dunia usaha dan dunia industri melalui program magang dan sertifikasi kompetensi.
+
+Pemerintah Provinsi Jawa Tengah menyiapkan 50 SMK percontohan untuk pendidikan vokasi berbasis industri pada tahun 2024.
+"""

@@ -30,7 +30,8 @@ def test_compose_numbers_every_sentence_and_every_marker_resolves() -> None:
     scored = A.score_sentences(question, fake.embed_query(question), A.candidates(hits), fake,
                                idf=lambda t: 1.0)
     chosen = A.select(scored, max_sentences=5)
-    answer = A.compose(question, chosen, A.confidence(scored), threshold=0.0)
+    answer = A.compose(question, chosen, A.confidence(A.evidence(question, scored, lambda t: 1.0)),
+                       threshold=0.0)
     markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
     assert markers == [c.n for c in answer.citations] == list(range(1, len(chosen) + 1))
     for c in answer.citations:

@@ -188,3 +188,15 @@ def test_date_filters(fake_settings: Settings, tmp_path: Path) -> None:
     hits = assistant.retriever.search("rapat koordinasi stunting", k=5,
                                       until=dt.date(2022, 1, 1), mode="bm25")
     assert hits and {h.chunk.date.year for h in hits if h.chunk.date} == {2021}
+
+
+def test_manifest_mirrors_provenance_and_catalog(fake_settings: Settings, folder: Path) -> None:
+    import json
+
+    assistant = build(fake_settings)
+    assistant.ingest([folder])
+    manifest = json.loads((fake_settings.index_dir / "manifest.json").read_text())
+    assert manifest["provenance"]["embedder"] == "fake:hashed-bow-64"
+    assert manifest["provenance"]["schema"] == 1
+    assert {r["n_chunks"] for r in manifest["releases"].values()} == {
+        r.n_chunks for r in assistant.releases()}

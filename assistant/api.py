@@ -1,0 +1,178 @@
+"""The REST API (FastAPI), served by the same process as the web chat.
+
+POST /api/ask returns exactly the `assistant ask --json` object; GET /api/releases lists
+the index; /docs describes both (rendered here from the OpenAPI schema, because the usual
+Swagger page loads its scripts from a CDN and the ministry's machines have no internet).
+With a users file, every route needs HTTP Basic credentials of a user in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from assistant.answer import to_json
+from assistant.auth import Users
+from assistant.errors import AssistantError
+from assistant.pipeline import Assistant
+
+TITLE = "Kemenko PMK press release assistant API"
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    """A question, with optional filters and the conversation so far (for follow-ups)."""
+
+    question: str = Field(min_length=1, examples=["what did the deputies propose to Guangxi?"])
+    k: int | None = Field(None, ge=1, le=50, description="passages to read (default 5)")
+    since: dt.date | None = Field(None, description="only releases on or after this date")
+    until: dt.date | None = Field(None, description="only releases on or before this date")
+    sources: list[str] | None = Field(None, description="only releases from these sources")
+    history: list[Turn] = Field(default_factory=list,
+                                description="earlier messages, oldest first; a follow-up "
+                                            "question is retrieved in their context")
+
+
+class CitationOut(BaseModel):
+    """A numbered source: the quoted sentence and the passage it came from."""
+
+    n: int
+    release_id: str
+    title: str
+    date: str | None
+    source: str
+    quote: str
+    passage: str
+    score: float
+
+
+class AnswerOut(BaseModel):
+    """The `assistant ask --json` object."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    timings_ms: dict[str, float]
+
+
+class ReleaseOut(BaseModel):
+    """An indexed release."""
+
+    id: str
+    title: str
+    date: str | None
+    chunks: int
+    source: str
+    file: str
+
+
+_BASIC = HTTPBasic(auto_error=False, realm="Asisten Siaran Pers")
+Credentials = Annotated[HTTPBasicCredentials | None, Depends(_BASIC)]
+
+
+def _auth_dependency(users: Users | None) -> Callable[..., str | None]:
+    def current_user(credentials: Credentials) -> str | None:
+        if users is None:
+            return None
+        if credentials and users.verify(credentials.username, credentials.password):
+            return credentials.username
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required: HTTP Basic "
+                            "credentials of a user in ASSISTANT_USERS",
+                            headers={"WWW-Authenticate": 'Basic realm="Asisten Siaran Pers"'})
+
+    return current_user
+
+
+def create_api(assistant: Assistant, users: Users | None = None) -> FastAPI:
+    """The FastAPI app with /api/ask, /api/releases, /openapi.json and /docs."""
+    login = Depends(_auth_dependency(users))
+    app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[login])
+
+    @app.post("/api/ask", response_model=AnswerOut)
+    def ask(request: AskRequest) -> dict[str, object]:
+        """Answer a question from the indexed releases, citing every sentence, or refuse."""
+        previous = [turn.content for turn in request.history if turn.role == "user"]
+        try:
+            answer = assistant.ask(request.question, k=request.k, since=request.since,
+                                   until=request.until, history=previous,
+                                   sources=request.sources)
+        except AssistantError as exc:  # the API is an edge, like cli and ui
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        return to_json(answer)
+
+    @app.get("/api/releases", response_model=list[ReleaseOut])
+    def releases() -> list[dict[str, object]]:
+        """The indexed releases, newest first."""
+        return [{"id": r.id, "title": r.title, "date": r.date.isoformat() if r.date else None,
+                 "chunks": r.n_chunks, "source": r.source, "file": r.file}
+                for r in assistant.releases()]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> str:
+        return docs_html(app.openapi())
+
+    return app
+
+
+def docs_html(schema: dict[str, Any]) -> str:
+    """A self-contained page describing every operation of an OpenAPI schema."""
+    sections = []
+    for path, operations in schema.get("paths", {}).items():
+        for method, op in operations.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            reply = op.get("responses", {}).get("200", {}).get("content", {})
+            parts = [f"<h2><code>{method.upper()} {html.escape(path)}"
+                     f"</code></h2><p>{html.escape(op.get('description') or op.get('summary', ''))}"
+                     "</p>"]
+            if body:
+                parts.append(_schema_block("Request body", body.get("schema", {}), schema))
+            if reply:
+                parts.append(_schema_block("Response", reply.get("application/json", {})
+                                           .get("schema", {}), schema))
+            sections.append("".join(parts))
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(TITLE)}"
+            "</title><style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;"
+            "padding:0 1rem}pre{background:#f4f4f5;padding:.8rem;overflow:auto}</style></head>"
+            f"<body><h1>{html.escape(TITLE)}</h1><p>Machine-readable schema: "
+            "<a href='/openapi.json'>/openapi.json</a>. Example: <code>curl -s -X POST "
+            "http://127.0.0.1:7860/api/ask -H 'Content-Type: application/json' -d "
+            "'{\"question\": \"Kapan CAHRSE diselenggarakan?\"}'</code></p>"
+            f"{''.join(sections)}</body></html>")
+
+
+def _schema_block(label: str, node: dict[str, Any], schema: dict[str, Any]) -> str:
+    resolved = _resolve(node, schema)
+    text = json.dumps(resolved, indent=2, ensure_ascii=False)
+    return f"<h3>{label}</h3><pre>{html.escape(text)}</pre>"
+
+
+def _resolve(node: Any, schema: dict[str, Any], depth: int = 0) -> Any:
+    """The schema node with $refs replaced by their definitions (titles dropped)."""
+    if isinstance(node, list):
+        return [_resolve(item, schema, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node and depth < 6:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return _resolve(schema["components"]["schemas"][name], schema, depth + 1)
+    return {k: _resolve(v, schema, depth) for k, v in node.items() if k != "title"}
