@@ -62,7 +62,7 @@ class Retriever:
     """Dense + BM25 retrieval over a ChromaStore, with date filters."""
 
     def __init__(
-        self, store: ChromaStore, embedder: Embeddings, lexical_weight: float = 0.3,
+        self, store: ChromaStore, embedder: Embeddings, lexical_weight: float = 0.5,
         pool: int = 50,
     ) -> None:
         self.store = store
