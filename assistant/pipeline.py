@@ -55,7 +55,7 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self.sentence_embedder = sentence_embedder
-        self.retriever = Retriever(store, embedder)
+        self.retriever = Retriever(store, embedder, lexical_weight=settings.lexical_weight)
         self._catalog: dict[str, IndexedRelease] | None = None
 
     def catalog(self) -> dict[str, IndexedRelease]:

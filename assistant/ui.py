@@ -33,6 +33,7 @@ from assistant.errors import AssistantError  # noqa: E402
 from assistant.i18n import DEFAULT, EXAMPLES, LANGUAGES, t  # noqa: E402
 from assistant.pipeline import Assistant, IngestReport  # noqa: E402
 from assistant.render import (  # noqa: E402, F401  (render_* are re-exported for callers)
+    EVIDENCE_TURNS,
     answer_markdown,
     conversation_markdown,
     escape,
@@ -117,7 +118,7 @@ class _Handlers:
     def evidence(self, turns: Sequence[dict[str, Any]], lang: str) -> str:
         """The evidence panel for the conversation's answers."""
         answers = [turn.get("answer") for turn in turns]
-        cited = {c["release_id"] for a in answers[-5:] if a for c in a["citations"]}
+        cited = {c["release_id"] for a in answers[-EVIDENCE_TURNS:] if a for c in a["citations"]}
         return evidence_html(answers, lang,
                              {rid: self.assistant.release_paragraphs(rid) for rid in cited})
 
@@ -146,7 +147,7 @@ class _Handlers:
             yield from self._stream(messages, answer, turns)
         turns = [*turns, {"id": uuid.uuid4().hex[:12], "question": question, "answer": answer,
                           "history": previous}]
-        messages[-1] = {"role": "assistant", "content": reply}
+        messages = [*messages[:-1], {"role": "assistant", "content": reply}]
         yield messages, "", self.evidence(turns, lang), turns
 
     @staticmethod
@@ -154,8 +155,8 @@ class _Handlers:
                 turns: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
         words = escape(answer["answer"]).replace("\\[", "[").replace("\\]", "]").split(" ")
         for end in range(STREAM_WORDS, len(words), STREAM_WORDS):
-            messages[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
-            yield messages, "", gr.skip(), turns
+            partial = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
+            yield [*messages[:-1], partial], "", gr.skip(), turns
             time.sleep(STREAM_DELAY)
 
     def new_chat(self, lang: str) -> tuple[Any, ...]:

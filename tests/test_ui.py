@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Assistant, build  # noqa: E402
 from assistant.types import Answer, Citation  # noqa: E402
 from assistant.ui import create_app, render_answer, render_citation  # noqa: E402
-from tests.conftest import CORPUS  # noqa: E402
+from tests.conftest import CORPUS, write_release  # noqa: E402
 
 QUESTION = "Apa tiga prioritas yang disampaikan Joko Kusnanto?"
 TITLE = "Kemenko PMK Terima Audiensi Daerah Otonomi Guangxi Zhuang RRT"
@@ -134,3 +135,200 @@ def test_answer_keeps_markers_and_lists_sources() -> None:
     assert "Dua \\*x\\*." in rendered
     assert "1. **&lt;script&gt;alert(1)&lt;/script&gt;** · 2023-09-29 ·" in rendered
     assert "2. **Judul** · tanpa tanggal · corpus/r1.txt" in rendered
+
+
+# the staff page: evidence panel, briefing text, export, uploads, languages ------------------
+
+from pathlib import Path  # noqa: E402
+
+from assistant.i18n import TEXT  # noqa: E402
+from assistant.render import (  # noqa: E402
+    answer_markdown,
+    conversation_markdown,
+    evidence_html,
+    highlight,
+    plain_text,
+)
+from assistant.ui import _file_rows, _Handlers, _labels  # noqa: E402
+
+PASSAGE = f"Paragraf satu {SCRIPT}.\n\nKalimat kutipan <b>tebal</b>. Kalimat lain."
+ANSWER_JSON = {"question": f"Tanya {SCRIPT}?", "answer": "Kalimat kutipan <b>tebal</b>. [1]",
+               "refused": False, "timings_ms": {},
+               "citations": [{"n": 1, "release_id": "r1", "title": f"Judul {SCRIPT}",
+                              "date": "2023-09-29", "source": "corpus/<i>r1</i>.txt",
+                              "quote": "Kalimat kutipan <b>tebal</b>.", "passage": PASSAGE,
+                              "score": 1.0}]}
+
+
+def test_highlight_marks_the_quote_inside_its_escaped_passage() -> None:
+    html = highlight(PASSAGE, "Kalimat kutipan <b>tebal</b>.")
+    assert html == ("<p>Paragraf satu &lt;script&gt;alert(1)&lt;/script&gt;.</p>"
+                    "<p><mark>Kalimat kutipan &lt;b&gt;tebal&lt;/b&gt;.</mark> Kalimat lain.</p>")
+    assert "<mark>" not in highlight(PASSAGE, "tidak ada")
+
+
+def test_evidence_panel_escapes_everything_and_shows_the_latest_answer() -> None:
+    older = {**ANSWER_JSON, "question": "lama"}
+    page = evidence_html([older, None, ANSWER_JSON], "id", {"r1": ["Seluruh", PASSAGE]})
+    assert "<script" not in page and "<b>" not in page and "<i>" not in page
+    assert "Judul &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "id='ev-2-1'" in page and "id='ev-0-1'" in page
+    assert "data-turn='0' hidden" in page and "data-turn='2'>" in page
+    assert "Buka siaran pers lengkap" in page and "<p>Seluruh</p>" in page
+    assert page.count("<mark>") == 4  # passage and whole release, in both answers
+    assert "2023-09-29" in page and "corpus/&lt;i&gt;r1&lt;/i&gt;.txt" in page
+    assert "Open the whole release" in evidence_html([ANSWER_JSON], "en", {"r1": ["x"]})
+    assert "Sumber jawaban terakhir" in evidence_html([], "id", {})
+
+
+def test_plain_text_for_a_briefing_note() -> None:
+    text = plain_text(ANSWER_JSON, "id")
+    assert text.splitlines() == [
+        f"Pertanyaan: Tanya {SCRIPT}?", "Jawaban: Kalimat kutipan <b>tebal</b>. [1]", "",
+        "Sumber:", f"[1] Judul {SCRIPT} (2023-09-29), corpus/<i>r1</i>.txt",
+        '    "Kalimat kutipan <b>tebal</b>."']
+    assert plain_text(ANSWER_JSON, "en").startswith("Question: ")
+
+
+def test_conversation_markdown_export_is_inert() -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    document = conversation_markdown([(ANSWER_JSON["question"], ANSWER_JSON),
+                                      ("kedua", "⚠️ galat")], "id")
+    assert document.startswith("# Asisten Siaran Pers Kemenko PMK")
+    assert f"## 1. Tanya {SCRIPT[:0]}" in document and "## 2. kedua" in document
+    assert "[1]" in document and "> Kalimat kutipan" in document
+    page = markdown_it.MarkdownIt("commonmark").render(document)
+    assert "<script" not in page and "<b>" not in page
+
+
+def test_chat_message_lists_sources_without_quotes() -> None:
+    compact = answer_markdown(ANSWER_JSON, "id", quotes=False)
+    assert "**Sumber**" in compact and "1. **Judul" in compact and "> " not in compact
+
+
+def test_language_labels_cover_every_key_and_component() -> None:
+    assert set(TEXT["id"]) == set(TEXT["en"])
+    assert len(_labels("en", "x")) == len(_labels("id", "x")) == 27
+
+
+class _FakeAssistant:
+    """Enough of Assistant for the upload handler: records what it was asked to ingest."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ingested: list[Path] = []
+
+    def ingest(self, paths, progress=None):  # type: ignore[no-untyped-def]
+        from assistant.pipeline import IngestReport
+
+        self.ingested += paths
+        return IngestReport(added=["x"], files={})
+
+    def releases(self) -> list:
+        return []
+
+
+def _upload_handlers(tmp_path: Path, **limits: object) -> tuple[_Handlers, _FakeAssistant]:
+    settings = Settings(index_dir=tmp_path / "index", embedder="fake",
+                        upload_dir=tmp_path / "uploads", **limits)  # type: ignore[arg-type]
+    fake = _FakeAssistant(settings)
+    return _Handlers(fake), fake  # type: ignore[arg-type]
+
+
+def test_upload_refuses_too_many_files_with_a_clear_message(tmp_path: Path) -> None:
+    import gradio as gr
+
+    handlers, fake = _upload_handlers(tmp_path, upload_max_files=2)
+    files = [str(write_release(tmp_path / "in", f"r{i}.txt")) for i in range(3)]
+    with pytest.raises(gr.Error, match="3 dipilih, paling banyak 2"):
+        handlers.upload(files, "id", "", progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    assert fake.ingested == []
+
+
+def test_upload_skips_files_over_the_size_limit(tmp_path: Path) -> None:
+    handlers, fake = _upload_handlers(tmp_path, upload_max_mb=0.001)
+    small = write_release(tmp_path / "in", "kecil.txt", "Judul\n\nIsi.\n")
+    large = write_release(tmp_path / "in", "besar laporan.txt", "x" * 5000)
+    results, *_ = handlers.upload([str(small), str(large)], "en", "",
+                                  progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    assert [p.name for p in fake.ingested] == ["kecil.txt"]
+    assert fake.ingested[0].parent == tmp_path / "uploads"
+    (row,) = [r for r in results["data"] if r[0] == "besar_laporan.txt"]
+    assert row[1] == "failed" and "too large" in row[2] and "limit 0.001 MB" in row[2]
+
+
+def test_file_rows_give_status_and_reason_per_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from assistant.pipeline import IngestReport
+
+    monkeypatch.chdir(tmp_path)
+    good, bad = Path("up/a.txt"), Path("up/b.pdf")
+    report = IngestReport(files={"up/a.txt": "updated", "up/b.pdf": "failed"},
+                          failed=["`b.pdf`: no text layer (scanned image?); run OCR"])
+    rows = _file_rows(report, [good, bad], "id")
+    assert rows == [["a.txt", "diperbarui", ""],
+                    ["b.pdf", "gagal", "`b.pdf`: no text layer (scanned image?); run OCR"]]
+
+
+def test_thumbs_and_comment_append_feedback(tmp_path: Path) -> None:
+    import gradio as gr
+
+    handlers, _ = _upload_handlers(tmp_path)
+    turns = [{"id": "t0", "question": ANSWER_JSON["question"], "answer": ANSWER_JSON,
+              "history": []}]
+    liked = gr.LikeData(None, {"index": 1, "value": "x", "liked": False})
+    pending, row, status = handlers.like(turns, "id", liked, None)  # type: ignore[arg-type]
+    assert pending == {"turn": 0, "rating": "down"} and status.startswith("Terima kasih")
+    handlers.comment("sumber salah", pending, turns, "id", None)  # type: ignore[arg-type]
+    rows = [json.loads(line) for line in handlers.feedback_file.read_text().splitlines()]
+    assert [r["rating"] for r in rows] == ["down", "down"] and rows[1]["comment"] == "sumber salah"
+    assert rows[0]["question"] == ANSWER_JSON["question"]
+    assert rows[0]["citations"] == ANSWER_JSON["citations"]
+    assert handlers.feedback_file == tmp_path / "index" / "feedback.jsonl"
+
+
+def test_copy_and_export_give_plain_text_and_markdown(tmp_path: Path) -> None:
+    import gradio as gr
+
+    handlers, _ = _upload_handlers(tmp_path)
+    turns = [{"id": "t0", "question": "q", "answer": ANSWER_JSON, "history": []}]
+    assert handlers.copy_text(turns, "id")["value"] == plain_text(ANSWER_JSON, "id")
+    with pytest.raises(gr.Error):
+        handlers.copy_text([], "en")
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    exported = Path(handlers.export(turns, messages, "id")["value"])
+    assert exported.suffix == ".md" and "## 1. q" in exported.read_text()
+
+
+class _AnsweringFake(_FakeAssistant):
+    """A fake whose answers are long enough to stream, recording the history it was given."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.histories: list[list[str]] = []
+
+    def releases(self) -> list:
+        return ["r1"]
+
+    def ask(self, question, since=None, until=None, history=(), sources=None):  # type: ignore[no-untyped-def]
+        self.histories.append(list(history))
+        words = " ".join(f"kata{i}" for i in range(20))
+        return Answer(question, f"{words}. [1]", False, (_citation(passage=f"{words}."),))
+
+    def release_paragraphs(self, release_id: str) -> list[str]:
+        return ["Seluruh isi."]
+
+
+def test_respond_streams_the_answer_then_shows_the_evidence(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "index", embedder="fake")
+    fake = _AnsweringFake(settings)
+    handlers = _Handlers(fake)  # type: ignore[arg-type]
+    steps = list(handlers.respond("pertama?", [], [], "id", "", "", None))
+    contents = [messages[-1]["content"] for messages, *_ in steps]
+    assert contents[0] == "Mencari di siaran pers…"
+    partial = [c for c in contents[1:-1] if c.endswith("…")]
+    assert len(partial) >= 3 and all(len(a) < len(b) for a, b in zip(partial, partial[1:], strict=False))
+    messages, box, evidence, turns = steps[-1]
+    assert "[1]" in contents[-1] and "**Sumber**" in contents[-1] and box == ""
+    assert "ev-card" in evidence and "Seluruh isi." in evidence
+    list(handlers.respond("dan bagaimana?", messages, turns, "id", "", "", None))
+    assert fake.histories == [[], ["pertama?"]]

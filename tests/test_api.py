@@ -1,0 +1,182 @@
+"""The REST API served with the chat page: /api/ask is the `assistant ask --json` object,
+filters and follow-ups are honoured, login is enforced when enabled, ten users at once each
+get their own answer (real e5 model, a real uvicorn server on loopback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from assistant.answer import to_json
+from assistant.auth import Users
+from assistant.config import Settings
+from assistant.pipeline import Assistant, build
+from assistant.ui import create_server
+from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
+
+GUANGXI = "what did the deputies propose to Guangxi?"
+KEYS = {"question", "answer", "refused", "citations", "timings_ms"}
+CITATION_KEYS = {"n", "release_id", "title", "date", "source", "quote", "passage", "score"}
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """Three releases (Guangxi 2023-09-29, stunting 2023-10-02, vocational 2023-08-10)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    (folder / "guangxi.txt").write_text(
+        next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"), encoding="utf-8")
+    write_release(folder, "stunting.txt", SAMPLE_RELEASE)
+    write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
+    root = tmp_path_factory.mktemp("state")
+    settings = Settings(index_dir=root / "index", upload_dir=root / "uploads")
+    built = build(settings)
+    assert len(built.ingest([folder]).added) == 3
+    return built
+
+
+@pytest.fixture(scope="module")
+def url(assistant: Assistant) -> Iterator[str]:
+    yield from run_server(create_server(assistant))
+
+
+def _ask(url: str, **body: object) -> dict:
+    response = httpx.post(f"{url}/api/ask", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_ask_returns_exactly_the_cli_json(url: str, assistant: Assistant) -> None:
+    result = _ask(url, question=GUANGXI)
+    assert set(result) == KEYS
+    assert result["question"] == GUANGXI and not result["refused"]
+    assert all(set(c) == CITATION_KEYS for c in result["citations"])
+    expected = to_json(assistant.ask(GUANGXI))
+    strip = lambda r: {k: v for k, v in r.items() if k != "timings_ms"}  # noqa: E731
+    assert strip(result) == strip(expected)
+    quotes = " ".join(c["quote"] for c in result["citations"])
+    assert "Nunung" in quotes and "Warsito" in quotes
+
+
+def test_date_filters_are_honoured(url: str) -> None:
+    question = "Berapa anggaran untuk intervensi gizi stunting?"
+    assert any("3,5 triliun" in c["quote"] for c in _ask(url, question=question)["citations"])
+    before = _ask(url, question=question, until="2023-09-30")
+    assert all(c["date"] <= "2023-09-30" for c in before["citations"])
+    assert not any("3,5 triliun" in c["quote"] for c in before["citations"])
+    after = _ask(url, question=GUANGXI, since="2023-10-01")
+    assert all(c["date"] >= "2023-10-01" for c in after["citations"])
+
+
+def test_source_filter_and_k_are_honoured(url: str, assistant: Assistant) -> None:
+    vokasi = next(r.source for r in assistant.releases() if "Vokasi" in r.title)
+    result = _ask(url, question="pendidikan vokasi", sources=[vokasi], k=1)
+    assert result["citations"] and {c["source"] for c in result["citations"]} == {vokasi}
+    assert len({c["passage"] for c in result["citations"]}) == 1
+
+
+def test_history_makes_a_followup_stay_in_context(url: str, assistant: Assistant) -> None:
+    guangxi = next(r.id for r in assistant.releases() if "Guangxi" in r.title)
+    followup = "dan bagaimana dengan pendidikan vokasi?"
+    alone = _ask(url, question=followup)
+    assert alone["citations"][0]["release_id"] != guangxi
+    history = [{"role": "user", "content": GUANGXI}, {"role": "assistant", "content": "..."}]
+    result = _ask(url, question=followup, history=history)
+    assert result["question"] == followup and result["citations"][0]["release_id"] == guangxi
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({}, 422), ({"question": ""}, 422), ({"question": "x", "k": 0}, 422),
+    ({"question": "x", "since": "29/9/2023"}, 422),
+    ({"question": "x", "history": [{"role": "system", "content": "x"}]}, 422),
+])
+def test_invalid_requests_say_what_is_wrong(url: str, body: dict, status: int) -> None:
+    response = httpx.post(f"{url}/api/ask", json=body, timeout=30)
+    assert response.status_code == status and response.json()["detail"]
+
+
+def test_releases_lists_the_index(url: str) -> None:
+    releases = httpx.get(f"{url}/api/releases", timeout=30).json()
+    assert [r["date"] for r in releases] == ["2023-10-02", "2023-09-29", "2023-08-10"]
+    assert set(releases[0]) == {"id", "title", "date", "chunks", "source", "file"}
+    assert all(r["chunks"] >= 1 for r in releases)
+
+
+def test_openapi_docs_describe_the_api(url: str) -> None:
+    schema = httpx.get(f"{url}/openapi.json", timeout=30).json()
+    assert {"/api/ask", "/api/releases"} <= set(schema["paths"])
+    page = httpx.get(f"{url}/docs", timeout=30)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "POST /api/ask" in page.text and "history" in page.text
+    assert "cdn" not in page.text.lower()  # works offline
+
+
+def test_the_chat_page_is_served_at_the_root(url: str) -> None:
+    page = httpx.get(f"{url}/", timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+QUESTIONS = {
+    "Apa tiga prioritas yang disampaikan Joko Kusnanto?": "jaminan sosial",
+    "Kapan CAHRSE diselenggarakan?": "3-4 November 2023",
+    GUANGXI: "Warsito",
+    "Berapa anggaran untuk intervensi gizi stunting?": "3,5 triliun",
+    "Siapa yang memimpin rapat koordinasi percepatan penurunan stunting?": "Budi Santoso",
+    "Berapa SMK percontohan yang disiapkan Jawa Tengah?": "50 SMK",
+    "Di kota mana CAHRSE akan diselenggarakan?": "Nanning",
+    "Pendidikan vokasi harus terhubung dengan apa?": "dunia usaha",
+    "Apa harapan Nunung tentang perlindungan sosial?": "perlindungan sosial yang adaptif",
+    "Undangan apa yang disampaikan Guangxi kepada Menko PMK?": "sambutan pembuka",
+}
+
+
+def test_ten_concurrent_users_each_get_their_own_answer(url: str) -> None:
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = dict(zip(QUESTIONS, pool.map(lambda q: _ask(url, question=q), QUESTIONS),
+                           strict=True))
+    for question, expected in QUESTIONS.items():
+        result = results[question]
+        assert result["question"] == question
+        assert not result["refused"], question
+        assert expected in result["answer"], (question, result["answer"])
+
+
+@pytest.fixture(scope="module")
+def login_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("login")
+    users = Users(root / "users")
+    users.add("budi", "kata-sandi-1")
+    settings = Settings(index_dir=root / "index", embedder="fake", upload_dir=root / "up")
+    built = build(settings)
+    built.ingest([write_release(root / "corpus", "stunting.txt")])
+    yield from run_server(create_server(built, users))
+
+
+@pytest.mark.parametrize("path", ["/api/releases", "/docs", "/openapi.json"])
+def test_login_is_enforced_on_the_api(login_url: str, path: str) -> None:
+    assert httpx.get(f"{login_url}{path}", timeout=30).status_code == 401
+    wrong = httpx.get(f"{login_url}{path}", auth=("budi", "salah-sandi"), timeout=30)
+    assert wrong.status_code == 401 and "Basic" in wrong.headers["www-authenticate"]
+    assert httpx.get(f"{login_url}{path}", auth=("budi", "kata-sandi-1"),
+                     timeout=30).status_code == 200
+
+
+def test_login_is_enforced_on_ask(login_url: str) -> None:
+    body = {"question": "Berapa anggaran stunting?"}
+    assert httpx.post(f"{login_url}/api/ask", json=body, timeout=30).status_code == 401
+    ok = httpx.post(f"{login_url}/api/ask", json=body, auth=("budi", "kata-sandi-1"),
+                    timeout=60)
+    assert ok.status_code == 200 and set(ok.json()) == KEYS
+
+
+def test_login_is_enforced_on_the_chat_page(login_url: str) -> None:
+    config = httpx.get(f"{login_url}/config", timeout=30)
+    assert config.status_code == 401
+    with httpx.Client(base_url=login_url, timeout=30) as client:
+        bad = client.post("/login", data={"username": "budi", "password": "salah"})
+        assert bad.status_code >= 400
+        good = client.post("/login", data={"username": "budi", "password": "kata-sandi-1"})
+        assert good.status_code == 200, good.text
+        assert client.get("/config").status_code == 200

@@ -1,0 +1,111 @@
+"""Staff logins: salted scrypt hashes in a users file, `assistant users add`, binding checks."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.auth import (
+    Users,
+    check_password,
+    exposure_warning,
+    hash_password,
+    is_loopback,
+    load_users,
+)
+from assistant.cli import main
+from assistant.errors import ConfigError
+
+
+def test_hash_is_salted_and_checks() -> None:
+    first, second = hash_password("rahasia-123"), hash_password("rahasia-123")
+    assert first != second and first.startswith("scrypt$")
+    assert "rahasia" not in first
+    assert check_password("rahasia-123", first) and check_password("rahasia-123", second)
+    assert not check_password("rahasia-124", first)
+
+
+@pytest.mark.parametrize("stored", ["", "plain", "md5$x$y", "scrypt$1$2$3$zz$zz",
+                                    "scrypt$16384$8$1$00$"])
+def test_malformed_hashes_never_match(stored: str) -> None:
+    assert not check_password("anything", stored)
+
+
+def test_users_file_add_verify_and_update(tmp_path: Path) -> None:
+    users = Users(tmp_path / "etc" / "users")
+    assert users.add("budi", "kata-sandi-1") is True
+    assert users.add("sari", "kata-sandi-2") is True
+    assert users.add("budi", "kata-sandi-3") is False  # changed password
+    assert users.names() == ["budi", "sari"]
+    assert users.verify("budi", "kata-sandi-3") and not users.verify("budi", "kata-sandi-1")
+    assert users.verify("sari", "kata-sandi-2")
+    assert not users.verify("tamu", "kata-sandi-2")
+    text = users.path.read_text()
+    assert "kata-sandi" not in text and text.count("\n") == 2
+    assert stat.S_IMODE(users.path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(("name", "password", "message"), [
+    ("budi santoso", "kata-sandi-1", "user name"),
+    ("budi:x", "kata-sandi-1", "user name"),
+    ("budi", "pendek", "too short"),
+])
+def test_bad_names_and_short_passwords_are_refused(tmp_path: Path, name: str, password: str,
+                                                   message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Users(tmp_path / "users").add(name, password)
+
+
+def test_load_users(tmp_path: Path) -> None:
+    assert load_users(None) is None and load_users("") is None
+    with pytest.raises(ConfigError, match="assistant users add"):
+        load_users(tmp_path / "missing")
+    (tmp_path / "broken").write_text("no colon here\n")
+    with pytest.raises(ConfigError, match="line 1"):
+        load_users(tmp_path / "broken")
+    Users(tmp_path / "users").add("budi", "kata-sandi-1")
+    loaded = load_users(str(tmp_path / "users"))
+    assert loaded is not None and loaded.verify("budi", "kata-sandi-1")
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("192.168.1.10", False), ("::", False), ("example.test", False),
+])
+def test_binding_outside_loopback_without_login_warns(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+    warning = exposure_warning(host, login=False)
+    assert (warning is None) is loopback
+    if warning:
+        assert "ASSISTANT_USERS" in warning and host in warning
+    assert exposure_warning(host, login=True) is None
+
+
+def test_cli_users_add_prompts_for_the_password(tmp_path: Path) -> None:
+    path = tmp_path / "users"
+    result = CliRunner().invoke(main, ["users", "add", "budi"],
+                                input="kata-sandi-1\nkata-sandi-1\n",
+                                env={"ASSISTANT_USERS": str(path)})
+    assert result.exit_code == 0, result.output
+    assert "added user budi" in result.output
+    assert Users(path).verify("budi", "kata-sandi-1")
+    mismatch = CliRunner().invoke(main, ["users", "add", "sari", "--file", str(path)],
+                                  input="kata-sandi-1\nlain-sandi-2\n" * 3)
+    assert mismatch.exit_code != 0 and "sari" not in path.read_text()
+
+
+def test_cli_users_add_needs_a_file() -> None:
+    result = CliRunner().invoke(main, ["users", "add", "budi"], input="x\nx\n",
+                                env={"ASSISTANT_USERS": ""})
+    assert result.exit_code != 0 and "ASSISTANT_USERS" in result.output
+
+
+def test_cli_serve_refuses_an_empty_users_file(tmp_path: Path) -> None:
+    (tmp_path / "users").write_text("")
+    result = CliRunner().invoke(main, ["serve"], env={"ASSISTANT_USERS": str(tmp_path / "users"),
+                                                      "ASSISTANT_INDEX_DIR": str(tmp_path / "i"),
+                                                      "ASSISTANT_EMBEDDER": "fake"})
+    assert result.exit_code != 0 and "no users" in result.output
