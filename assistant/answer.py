@@ -33,7 +33,10 @@ DEFAULT_REFUSAL_THRESHOLD = 0.32
 # weights of the sentence score (tuned on the sample set and IDK-MRC, see eval/README.md)
 W_DENSE, W_OVERLAP, W_ENTITY, W_RANK = 1.0, 0.35, 0.3, 0.15
 DENSE_FLOOR = 0.75  # e5 cosine similarities live in ~0.7..0.95; rescale from here
-KEEP_RATIO = 0.5  # sentences scoring at least this share of the best one join the answer
+KEEP_RATIO = 0.6  # sentences scoring at least this share of the best one join the answer
+# a person the question asks about by role ("the deputies") gets their best sentence in, if
+# it scores at least this share of the best one (measured on eval/sets/sample.jsonl)
+PERSON_KEEP_RATIO = 0.45
 
 # Role words a question may use (English or Indonesian) -> how the role starts in a release.
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -67,6 +70,7 @@ class Sentence:
     dense: float = 0.0
     overlap: float = 0.0
     entity: float = 0.0
+    people: tuple[str, ...] = ()  # names of asked-about people the sentence mentions
 
 
 def candidates(hits: Sequence[Hit], min_words: int = 4) -> list[Sentence]:
@@ -111,10 +115,11 @@ def asked_people(question: str, people: Iterable[Person]) -> list[Person]:
     return out
 
 
-def mentions(sentence: str, people: Sequence[Person]) -> bool:
-    """Whether the sentence names one of the people (any part of the name of 4+ letters)."""
+def mentioned(sentence: str, people: Sequence[Person]) -> tuple[str, ...]:
+    """Names of the people the sentence names (by any part of the name of 4+ letters)."""
     found = set(words(sentence))
-    return any(w in found for p in people for w in words(p.name) if len(w) >= 4)
+    return tuple(p.name for p in people
+                 if any(w in found for w in words(p.name) if len(w) >= 4))
 
 
 def score_sentences(
@@ -133,26 +138,36 @@ def score_sentences(
     scored = []
     for s, d in zip(sentences, dense, strict=True):
         overlap = term_overlap(q_terms, analyze(s.text), idf)
-        entity = float(mentions(s.text, asked.get(s.hit.chunk.release_id, [])))
+        names = mentioned(s.text, asked.get(s.hit.chunk.release_id, []))
+        entity = float(bool(names))
         rescaled = max(0.0, (float(d) - DENSE_FLOOR) / (1.0 - DENSE_FLOOR))
         prior = max(0.0, s.hit.score / top_hit)
         score = W_DENSE * rescaled + W_OVERLAP * overlap + W_ENTITY * entity + W_RANK * prior
-        scored.append(Sentence(s.text, s.hit, s.rank, s.start, score, float(d), overlap, entity))
+        scored.append(Sentence(s.text, s.hit, s.rank, s.start, score, float(d), overlap, entity,
+                               names))
     return sorted(scored, key=lambda s: -s.score)
 
 
 def select(scored: Sequence[Sentence], max_sentences: int) -> list[Sentence]:
-    """The best sentence and those scoring KEEP_RATIO of it (at most max_sentences), in order."""
+    """The best sentence, those scoring KEEP_RATIO of it, and the best sentence on each person
+    asked about by role (at most max_sentences); best sentence first, the rest in reading order.
+    """
     if not scored:
         return []
     best = scored[0].score
     chosen = [s for s in scored if s.score >= best * KEEP_RATIO][:max_sentences]
+    for s in scored:  # best first, so each person's best sentence comes first
+        covered = {name for c in chosen for name in c.people}
+        if len(chosen) < max_sentences and s not in chosen and s.score >= best * PERSON_KEEP_RATIO \
+                and set(s.people) - covered:
+            chosen.append(s)
+    lead, rest = chosen[0], chosen[1:]
     first_rank: dict[str, int] = {}
-    for s in chosen:
+    for s in rest:
         first_rank.setdefault(s.hit.chunk.release_id, s.rank)
-    return sorted(chosen, key=lambda s: (first_rank[s.hit.chunk.release_id],
-                                         s.hit.chunk.release_id,
-                                         s.hit.chunk.char_start + s.start))
+    return [lead] + sorted(rest, key=lambda s: (first_rank[s.hit.chunk.release_id],
+                                                s.hit.chunk.release_id,
+                                                s.hit.chunk.char_start + s.start))
 
 
 _EXPECTS_NUMBER = re.compile(r"^(berapa|berapakah|how (many|much)|what (number|percentage))\b")

@@ -38,20 +38,33 @@ def test_compose_numbers_every_sentence_and_every_marker_resolves() -> None:
         assert c.quote in c.passage and c.title.startswith("Judul")
 
 
-def test_select_keeps_reading_order_within_a_release() -> None:
-    text = "Menteri membuka acara vokasi. Cuaca cerah sekali hari itu. Vokasi dibahas lagi nanti."
+def test_select_leads_with_the_best_then_reading_order() -> None:
+    text = ("Menteri membuka acara vokasi. Cuaca cerah sekali hari itu. Vokasi dibahas lagi nanti."
+            " Peserta vokasi pulang sore.")
     h = hit("a", text)
     scored = [A.Sentence("Vokasi dibahas lagi nanti.", h, 0, text.index("Vokasi d"), 1.0),
+              A.Sentence("Peserta vokasi pulang sore.", h, 0, text.index("Peserta"), 0.95),
               A.Sentence("Menteri membuka acara vokasi.", h, 0, 0, 0.9)]
     assert [s.text for s in A.select(scored, 5)] == [
-        "Menteri membuka acara vokasi.", "Vokasi dibahas lagi nanti."]
+        "Vokasi dibahas lagi nanti.", "Menteri membuka acara vokasi.",
+        "Peserta vokasi pulang sore."]
+
+
+def test_select_adds_the_best_sentence_of_each_person_asked_about() -> None:
+    h = hit("a", "x")
+    scored = [A.Sentence("Nunung berharap.", h, 0, 0, 1.0, people=("Nunung",)),
+              A.Sentence("Rapat dibuka.", h, 0, 10, 0.5),
+              A.Sentence("Warsito berharap.", h, 0, 20, 0.48, people=("Warsito",)),
+              A.Sentence("Warsito dan Nunung hadir.", h, 0, 30, 0.47, people=("Warsito", "Nunung")),
+              A.Sentence("Sari juga hadir.", h, 0, 40, 0.3, people=("Sari",))]
+    assert [s.text for s in A.select(scored, 5)] == ["Nunung berharap.", "Warsito berharap."]
 
 
 def test_select_respects_ratio_and_limit() -> None:
     h = hit("a", "x")
     scored = [A.Sentence(f"s{i}", h, 0, i, score) for i, score in
               enumerate([1.0, 0.9, 0.6, 0.5, 0.49, 0.2])]
-    assert len(A.select(scored, 5)) == 4
+    assert len(A.select(scored, 5)) == 3
     assert len(A.select(scored, 2)) == 2
 
 
@@ -75,6 +88,6 @@ def test_role_questions_find_people_by_role_in_english() -> None:
               Person("Muhadjir Effendy", "Menko PMK")]
     asked = A.asked_people("what did the deputies propose?", people)
     assert [p.name for p in asked] == ["Nunung Nuryanto", "Warsito"]
-    assert A.mentions("Selanjutnya, Deputi Warsito berharap.", asked)
+    assert A.mentioned("Selanjutnya, Deputi Warsito berharap.", asked) == ("Warsito",)
     # a question that names the person is matched by term overlap instead
     assert A.asked_people("Apa kata Deputi Warsito?", people) == [people[0]]
