@@ -19,22 +19,10 @@ from typing import Any, cast
 from assistant import followup, metrics
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.metrics import (
-    best_threshold,
-    mrr_at,
-    rank_of,
-    recall_at,
-    refusal_curve,
-    refusal_point,
-)
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import MODES, Mode
-from assistant.testset import EvalQuestion, load_set, load_squad, passage_release_id, squad_passages
+from assistant.testset import EvalQuestion, load_set, load_squad, squad_passages
 from assistant.types import Answer, Chunk, Hit
-
-# re-exported: the scripts in eval/ import these from here
-__all__ = ["best_threshold", "load_squad", "mrr_at", "passage_release_id", "rank_of",
-           "recall_at", "refusal_curve", "refusal_point"]
 
 DEPTH = 10  # retrieval metrics look at the top 10 chunks
 

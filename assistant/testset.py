@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import AssistantError
 from assistant.lexical import detect_language
@@ -130,15 +132,10 @@ def load_squad(path: Path, question_field: str = "question", answers_field: str 
     """Questions and the unique passages of a SQuAD-style JSONL file; gold = own passage."""
     questions: list[EvalQuestion] = []
     passages: dict[str, Release] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in _squad_rows(path):
         try:
-            row = json.loads(line)
-            context = row[context_field or ("context" if "context" in row else "context_id")]
+            context = row[context_field or _context_field(row)]
             question, answers = row[question_field], row[answers_field] or []
-        except json.JSONDecodeError as exc:
-            raise AssistantError(f"{path.name} line {number}: not valid JSON ({exc})") from exc
         except KeyError as exc:
             raise AssistantError(
                 f"{path.name} line {number}: no field {exc} (fields: {', '.join(row)}); "
@@ -157,15 +154,25 @@ def load_squad(path: Path, question_field: str = "question", answers_field: str 
 def squad_passages(path: Path) -> list[Release]:
     """The unique passages of a SQuAD-style file (distractors), whatever its question fields."""
     passages: dict[str, Release] = {}
+    for number, row in _squad_rows(path):
+        if _context_field(row) not in row:
+            raise AssistantError(f"{path.name} line {number}: no passage (context or context_id)")
+        release = passage_release(row[_context_field(row)], f"{path.name}#L{number}")
+        passages.setdefault(release.id, release)
+    return list(passages.values())
+
+
+def _squad_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a JSONL file, skipping blank lines."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            context = row["context" if "context" in row else "context_id"]
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise AssistantError(f"{path.name} line {number}: no passage ({exc})") from exc
-        release = passage_release(context, f"{path.name}#L{number}")
-        passages.setdefault(release.id, release)
-    return list(passages.values())
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AssistantError(f"{path.name} line {number}: not valid JSON ({exc})") from exc
+
+
+def _context_field(row: dict[str, Any]) -> str:
+    return "context" if "context" in row else "context_id"
 

@@ -14,8 +14,8 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.config import Settings
-from assistant.evaluate import load_squad
 from assistant.pipeline import build
+from assistant.testset import load_squad
 
 QA = Path("../shared/data/qa")
 SETS = [("idk_mrc_valid.jsonl", "question", "answers"),
