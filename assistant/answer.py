@@ -189,6 +189,13 @@ def answer_type_ok(question: str, sentence: str) -> bool:
     return True
 
 
+# Words that frame what kind of answer is wanted ("di kota mana", "tahun berapa"): the answer
+# rarely repeats them, so they do not count as terms the passage must contain.
+QUESTION_FRAME = frozenset(analyze(
+    "kota negara provinsi tahun tanggal nama jumlah tempat lokasi hari bulan orang julukan "
+    "city country province year date name number place location day month people"))
+
+
 def evidence(question: str, scored: Sequence[Sentence], idf: Callable[[str], float]
              ) -> dict[str, float]:
     """Features of how well the best sentence and its passage answer the question.
@@ -201,7 +208,7 @@ def evidence(question: str, scored: Sequence[Sentence], idf: Callable[[str], flo
         return {}
     best = scored[0]
     lang_en = detect_language(question) == "en"
-    terms = set(analyze(question))
+    terms = set(analyze(question)) - QUESTION_FRAME
     passage_terms = set(analyze(best.hit.chunk.embed_text))
     covered = len(terms & passage_terms) / len(terms) if terms else 1.0
     unknown = sum(idf(t) == 0.0 for t in terms) / len(terms) if terms else 0.0
@@ -219,10 +226,10 @@ def evidence(question: str, scored: Sequence[Sentence], idf: Callable[[str], flo
 # Logistic weights over evidence(); fitted by `eval/calibrate_refusal.py` on IDK-MRC valid
 # (Indonesian) and the English questions of the cross-lingual set (844 questions, 5-fold CV).
 CONFIDENCE_WEIGHTS: dict[str, float] = {
-    "score": 1.7805, "dense": 1.8117, "overlap": -0.0122, "passage_coverage": 1.3306,
-    "unknown_terms": -0.5374, "type_ok": 0.6121, "lang_en": 1.9812,
+    "score": 1.829, "dense": 1.7799, "overlap": -0.0683, "passage_coverage": 1.3641,
+    "unknown_terms": -0.515, "type_ok": 0.5935, "lang_en": 2.0054,
 }
-CONFIDENCE_BIAS = -4.394
+CONFIDENCE_BIAS = -4.4021
 
 
 def confidence(features: Mapping[str, float]) -> float:

@@ -259,15 +259,20 @@ class Assistant:
         mark = time.perf_counter()
         hits = self.retriever.search(query, k or self.settings.top_k, since, until, mode,
                                      query_vector=query_vector, sources=sources)
-        if query != question:  # the answer is scored against the question as asked
+        evidence_hits = hits
+        if query != question and hits:
+            # a follow-up is answered from the conversation's release (the best hit of the
+            # question read with its context), scored against the question as asked
             query_vector = self.embedder.embed_query(question)
+            evidence_hits = [h for h in hits if h.chunk.release_id == hits[0].chunk.release_id]
         timings["retrieve"] = _ms(mark)
         mark = time.perf_counter()
         idf = self.retriever.lexical().bm25.idf
         catalog = self.catalog()
         people = {h.chunk.release_id: catalog[h.chunk.release_id].people
                   for h in hits if h.chunk.release_id in catalog}
-        scored = answering.score_sentences(question, query_vector, answering.candidates(hits),
+        scored = answering.score_sentences(question, query_vector,
+                                           answering.candidates(evidence_hits),
                                            self.sentence_embedder, idf, people)
         selected = answering.select(scored, self.settings.max_answer_sentences)
         features = answering.evidence(question, scored, idf)

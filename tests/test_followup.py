@@ -85,4 +85,4 @@ def test_followup_retrieves_from_the_same_context(two_releases: Assistant) -> No
     guangxi_quotes = " ".join(c.quote for c in followed.citations if c.release_id == guangxi)
     assert "vokasi" in guangxi_quotes
     hits = two_releases.retriever.search(rewrite(FOLLOW_UP, [GUANGXI]), k=2)
-    assert {h.chunk.release_id for h in hits} == {guangxi}
+    assert hits[0].chunk.release_id == guangxi
