@@ -189,6 +189,8 @@ class Assistant:
         plans = [(r, f, self._chunks(r)) for r, f in todo]
         total = sum(len(chunks) for _, _, chunks in plans)
         done = 0
+        if progress and total:
+            progress(0, total)  # show the bar before the first (slow) release is embedded
         for release, file, chunks in plans:
             # embed everything first: a crash while embedding leaves the index untouched
             vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
