@@ -1,9 +1,11 @@
 """The REST API (FastAPI), served by the same process as the web chat.
 
-POST /api/ask returns exactly the `assistant ask --json` object; GET /api/releases lists
-the index; /docs describes both (rendered here from the OpenAPI schema, because the usual
-Swagger page loads its scripts from a CDN and the ministry's machines have no internet).
-With a users file, every route needs HTTP Basic credentials of a user in it.
+POST /api/ask returns exactly the `assistant ask --json` object; /api/releases lists,
+shows (with the exact paragraphs), uploads and deletes releases as the page does (same
+limits, one result row per file); /api/health says what this process serves. /docs
+describes them (rendered here from the OpenAPI schema, because the usual Swagger page loads
+its scripts from a CDN and the ministry's machines have no internet). With a users file,
+every route needs HTTP Basic credentials of a user in it. The models are schema.py's.
 """
 
 from __future__ import annotations
@@ -11,18 +13,31 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, File, HTTPException, UploadFile, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from assistant.answer import to_json
 from assistant.auth import Users
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, QuestionError
 from assistant.pipeline import Assistant
+from assistant.schema import (
+    AnswerOut,
+    HealthOut,
+    ReleaseDetail,
+    ReleaseOut,
+    UploadOut,
+    release_detail,
+    release_out,
+    to_json,
+)
+from assistant.uploads import Upload, delete_release, ingest_uploads
 
 TITLE = "Kemenko PMK press release assistant API"
 
@@ -47,40 +62,6 @@ class AskRequest(BaseModel):
                                             "question is retrieved in their context")
 
 
-class CitationOut(BaseModel):
-    """A numbered source: the quoted sentence and the passage it came from."""
-
-    n: int
-    release_id: str
-    title: str
-    date: str | None
-    source: str
-    quote: str
-    passage: str
-    score: float
-
-
-class AnswerOut(BaseModel):
-    """The `assistant ask --json` object."""
-
-    question: str
-    answer: str
-    refused: bool
-    citations: list[CitationOut]
-    timings_ms: dict[str, float]
-
-
-class ReleaseOut(BaseModel):
-    """An indexed release."""
-
-    id: str
-    title: str
-    date: str | None
-    chunks: int
-    source: str
-    file: str
-
-
 _BASIC = HTTPBasic(auto_error=False, realm="Asisten Siaran Pers")
 Credentials = Annotated[HTTPBasicCredentials | None, Depends(_BASIC)]
 
@@ -99,29 +80,17 @@ def _auth_dependency(users: Users | None) -> Callable[..., str | None]:
 
 
 def create_api(assistant: Assistant, users: Users | None = None) -> FastAPI:
-    """The FastAPI app with /api/ask, /api/releases, /openapi.json and /docs."""
+    """The FastAPI app with /api/ask, /api/releases, /api/health, /openapi.json and /docs."""
     login = Depends(_auth_dependency(users))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[login])
+    _answer_routes(app, assistant)
+    _release_routes(app, assistant)
 
-    @app.post("/api/ask", response_model=AnswerOut)
-    def ask(request: AskRequest) -> dict[str, object]:
-        """Answer a question from the indexed releases, citing every sentence, or refuse."""
-        previous = [turn.content for turn in request.history if turn.role == "user"]
-        try:
-            answer = assistant.ask(request.question, k=request.k, since=request.since,
-                                   until=request.until, history=previous,
-                                   sources=request.sources)
-        except AssistantError as exc:  # the API is an edge, like cli and ui
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        return to_json(answer)
-
-    @app.get("/api/releases", response_model=list[ReleaseOut])
-    def releases() -> list[dict[str, object]]:
-        """The indexed releases, newest first."""
-        return [{"id": r.id, "title": r.title, "date": r.date.isoformat() if r.date else None,
-                 "chunks": r.n_chunks, "source": r.source, "file": r.file}
-                for r in assistant.releases()]
+    @app.get("/api/health", response_model=HealthOut)
+    def health() -> HealthOut:
+        """What this process serves: index size, embedder, threshold and index version."""
+        return health_of(assistant)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, Any]:
@@ -132,6 +101,75 @@ def create_api(assistant: Assistant, users: Users | None = None) -> FastAPI:
         return docs_html(app.openapi())
 
     return app
+
+
+def _answer_routes(app: FastAPI, assistant: Assistant) -> None:
+    @app.post("/api/ask", response_model=AnswerOut)
+    def ask(request: AskRequest) -> dict[str, object]:
+        """Answer a question from the indexed releases, citing every sentence, or refuse."""
+        previous = [turn.content for turn in request.history if turn.role == "user"]
+        try:
+            answer = assistant.ask(request.question, k=request.k, since=request.since,
+                                   until=request.until, history=previous,
+                                   sources=request.sources)
+        except QuestionError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        except AssistantError as exc:  # the API is an edge, like cli and ui
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        return to_json(answer)
+
+
+def _release_routes(app: FastAPI, assistant: Assistant) -> None:
+    @app.get("/api/releases", response_model=list[ReleaseOut])
+    def releases() -> list[ReleaseOut]:
+        """The indexed releases, newest first."""
+        return [release_out(r) for r in assistant.index.releases()]
+
+    @app.get("/api/releases/{release_id}", response_model=ReleaseDetail)
+    def release(release_id: str) -> ReleaseDetail:
+        """One release as stored: metadata and its exact paragraphs."""
+        stored = assistant.index.release(release_id)
+        if stored is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no release {release_id!r}; "
+                                "GET /api/releases lists the indexed ones")
+        return release_detail(stored.record, stored.paragraphs)
+
+    @app.post("/api/releases", response_model=UploadOut)
+    def upload(files: Annotated[list[UploadFile], File(description="release files")]
+               ) -> UploadOut:
+        """Upload and index release files (same limits as the page); one row per file."""
+        with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
+            uploads = [_save(f, Path(folder), n) for n, f in enumerate(files)]
+            try:
+                return ingest_uploads(assistant.index, uploads)
+            except AssistantError as exc:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+    @app.delete("/api/releases/{release_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def delete(release_id: str) -> None:
+        """Remove a release from the index (and its uploaded file)."""
+        if not delete_release(assistant.index, release_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no release {release_id!r}")
+
+
+def _save(upload: UploadFile, folder: Path, n: int) -> Upload:
+    """Write an uploaded file to a private temporary path (its own name is checked later)."""
+    path = folder / f"{n}.upload"
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out)
+    return Upload(path, upload.filename or "berkas.txt")
+
+
+def health_of(assistant: Assistant) -> HealthOut:
+    """The health report of a serving assistant."""
+    state = assistant.index.refresh()
+    threshold, origin = assistant.index.refusal_threshold()
+    return HealthOut(status="ok", releases=len(state.catalog),
+                     chunks=sum(r.n_chunks for r in state.catalog.values()),
+                     embedder=assistant.embedder.name,
+                     index_embedder=state.provenance.get("embedder"),
+                     refusal_threshold=threshold, refusal_threshold_source=origin,
+                     generation=state.generation, store=assistant.index.where)
 
 
 def docs_html(schema: dict[str, Any]) -> str:

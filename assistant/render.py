@@ -3,8 +3,8 @@ panel's HTML, plain text for a briefing note and the conversation as Markdown.
 
 Release text is never trusted: it reaches the page only through `escape` (markdown) or
 `html.escape` (the evidence panel), so a release containing `<script>` shows as text.
-Answers are handled as the `assistant ask --json` objects (answer.to_json), the same shape
-the REST API returns.
+Answers are handled as the `assistant ask --json` objects (schema.to_json), the same shape
+the REST API returns. Sources are grouped by release: one title, its quotes beneath.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.answer import to_json
 from assistant.i18n import t
+from assistant.schema import to_json
 from assistant.types import Answer, Citation
 
 AnswerJSON = Mapping[str, Any]
@@ -51,15 +51,33 @@ def citation_markdown(citation: Mapping[str, Any], lang: str = "id") -> str:
             f"\n\n   > {escape(citation['quote'])}")
 
 
+def by_release(citations: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Citations grouped by release, in order of each release's first citation."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for c in citations:
+        groups.setdefault(c["release_id"], []).append(c)
+    return list(groups.values())
+
+
+def release_markdown(group: Sequence[Mapping[str, Any]], lang: str, quotes: bool) -> str:
+    """One cited release: its numbers, bold title, date and source, then each quote."""
+    first = group[0]
+    numbers = " ".join(f"[{c['n']}]" for c in group)
+    head = (f"- {numbers} **{escape(first['title'])}** · {_date(first['date'], lang)} · "
+            f"{escape(first['source'])}")
+    if not quotes:
+        return head
+    return head + "".join(f"\n\n   > [{c['n']}] {escape(c['quote'])}" for c in group)
+
+
 def answer_markdown(answer: AnswerJSON, lang: str = "id", quotes: bool = True) -> str:
-    """The answer text with its [n] markers, then the numbered sources list (with each
-    quote, unless quotes is False: the chat page shows them in its evidence panel)."""
+    """The answer text with its [n] markers, then its sources grouped by release (each
+    quote beneath its release, unless quotes is False: the chat page shows them in its
+    evidence panel)."""
     text = _MARKER.sub(r"[\1]", escape(answer["answer"]))
     if not answer["citations"]:
         return text
-    items = [citation_markdown(c, lang) for c in answer["citations"]]
-    if not quotes:
-        items = [item.split("\n\n")[0] for item in items]
+    items = [release_markdown(g, lang, quotes) for g in by_release(answer["citations"])]
     sources = ("\n\n" if quotes else "\n").join(items)
     return f"{text}\n\n**{t(lang, 'sources_head')}**\n\n{sources}"
 

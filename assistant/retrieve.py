@@ -10,17 +10,17 @@ was measured to rank *below* dense alone (see README, Retrieval quality).
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.lexical import BM25, analyze
+from assistant.lexical import analyze
+from assistant.lexindex import LexicalIndex
 from assistant.store import ChromaStore
 from assistant.types import Chunk, Hit
 
@@ -28,86 +28,66 @@ Mode = Literal["hybrid", "dense", "bm25", "rrf"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "rrf")
 
 
-class LexicalIndex:
-    """BM25 over every stored chunk, rebuilt from the store's analysed text on refresh."""
+@dataclass(frozen=True)
+class Filters:
+    """What a search is restricted to: a date range and a set of sources (None: all)."""
 
-    def __init__(self, chunks: Sequence[Chunk], terms: Sequence[Sequence[str]]) -> None:
-        self.chunks = list(chunks)
-        self.bm25 = BM25(terms)
-        self._dates = np.array([c.date.toordinal() if c.date else 0 for c in self.chunks])
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: frozenset[str] | None = None
 
     @classmethod
-    def from_store(cls, store: ChromaStore) -> LexicalIndex:
-        """Load every chunk and its stored terms from the store."""
-        rows = list(store.chunks())
-        return cls([c for c, _ in rows], [lex.split() for _, lex in rows])
-
-    def search(
-        self, terms: Sequence[str], k: int, since: dt.date | None, until: dt.date | None,
-        sources: Collection[str] | None = None,
-    ) -> list[tuple[Chunk, float]]:
-        """The k best chunks by BM25 within the date range and sources (zero scores dropped)."""
-        scores = self.bm25.scores(terms)
-        if sources is not None:
-            scores[np.array([c.source not in sources for c in self.chunks], dtype=bool)] = 0.0
-        if since:
-            scores[self._dates < since.toordinal()] = 0.0
-        if until:
-            scores[(self._dates > until.toordinal()) | (self._dates == 0)] = 0.0
-        top = np.argsort(-scores)[:k]
-        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+    def of(cls, since: dt.date | None = None, until: dt.date | None = None,
+           sources: Collection[str] | None = None) -> Filters:
+        """Filters from optional values (an empty source list means all sources)."""
+        return cls(since, until, frozenset(sources) if sources else None)
 
 
 class Retriever:
-    """Dense + BM25 retrieval over a ChromaStore, with date filters."""
+    """Dense (Chroma) + BM25 (the lexical index) retrieval, with filters."""
 
     def __init__(
-        self, store: ChromaStore, embedder: Embeddings, lexical_weight: float = 0.5,
-        pool: int = 50,
+        self, store: ChromaStore, lexical: LexicalIndex, embedder: Embeddings,
+        lexical_weight: float = 0.5, pool: int = 50,
     ) -> None:
         self.store = store
+        self.lexical = lexical
         self.embedder = embedder
         self.lexical_weight = lexical_weight
         self.pool = pool
-        self._lexical: LexicalIndex | None = None
-        self._lock = threading.Lock()
-
-    def refresh(self) -> None:
-        """Forget the BM25 index; it is rebuilt from the store on the next search."""
-        with self._lock:
-            self._lexical = None
-
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index, built on first use."""
-        with self._lock:
-            if self._lexical is None:
-                self._lexical = LexicalIndex.from_store(self.store)
-            return self._lexical
 
     def search(
-        self, question: str, k: int = 5, since: dt.date | None = None,
-        until: dt.date | None = None, mode: Mode = "hybrid",
-        query_vector: Sequence[float] | None = None, sources: Collection[str] | None = None,
+        self, question: str, k: int = 5, filters: Filters = Filters(),  # noqa: B008
+        mode: Mode = "hybrid", query_vector: Sequence[float] | None = None,
     ) -> list[Hit]:
-        """The k best chunks for the question (sources: only chunks of releases from these)."""
+        """The k best chunks for the question within the filters."""
         pool = max(self.pool, k)
         dense: list[tuple[Chunk, float]] = []
         if mode != "bm25":
             vector = query_vector
             if vector is None:
                 vector = self.embedder.embed_query(question)
-            dense = self.store.search(vector, pool, since, until, sources)
+            dense = self.store.search(vector, pool, filters.since, filters.until,
+                                      filters.sources)
         if mode == "dense":
             return [Hit(c, s, dense=s) for c, s in dense[:k]]
         terms = analyze(question)
-        lexical_index = self.lexical()
-        lexical = lexical_index.search(terms, pool, since, until, sources)
+        lexical = self._lexical(terms, pool, filters, dense)
         if mode == "bm25":
             return [Hit(c, s, lexical=s) for c, s in lexical[:k]]
         if mode == "rrf":
             return rrf(dense, lexical)[:k]
-        weight = self.lexical_weight * lexical_index.bm25.coverage(terms)
+        weight = self.lexical_weight * self.lexical.coverage(terms)
         return fuse(dense, lexical, weight)[:k]
+
+    def _lexical(self, terms: Sequence[str], pool: int, filters: Filters,
+                 dense: Sequence[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
+        """BM25 hits as chunks: those the dense side did not return are read from the store."""
+        ranked = self.lexical.search(terms, pool, filters.since, filters.until, filters.sources)
+        known = {c.id: c for c, _ in dense}
+        fetched = self.store.get_chunks([cid for cid, _ in ranked if cid not in known])
+        known.update(fetched)
+        return [(known[cid], score) for cid, score in ranked if cid in known]
 
 
 def fuse(
@@ -143,15 +123,22 @@ def rrf(
 
 
 class LangChainRetriever(BaseRetriever):
-    """Our retriever as a LangChain BaseRetriever: Documents with provenance and scores."""
+    """Our retriever as a LangChain BaseRetriever: Documents with provenance and scores.
+
+    `Assistant.as_retriever()` builds one, so a LangChain chain can retrieve from the
+    releases with the same fusion and filters as `ask`.
+    """
 
     retriever: Any
     k: int = 5
+    mode: str = "hybrid"
+    filters: Filters = Filters()
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return [to_document(hit) for hit in self.retriever.search(query, k=self.k)]
+        hits = self.retriever.search(query, k=self.k, filters=self.filters, mode=self.mode)
+        return [to_document(hit) for hit in hits]
 
 
 def to_document(hit: Hit) -> Document:

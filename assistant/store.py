@@ -1,10 +1,13 @@
 """Chroma, embedded or a server: the only module that imports chromadb.
 
-Two collections: `<name>` holds chunk vectors (our own embeddings, cosine space) and
-`<name>__releases` is the catalog (one record per release, content hash and chunk count)
-whose collection metadata records the index provenance. A release is written as: delete
-its old chunks, add the new ones, then update its catalog record, so the catalog never
-claims chunks that are not there; `repair()` removes chunks left by an interrupted write.
+Two collections: `<name>` holds chunk vectors (our own embeddings, cosine space) with each
+chunk's analysed terms, and `<name>__releases` is the catalogue: one record per release
+(metadata, content hash, chunk count; its document is the release's exact paragraphs as
+JSON), whose collection metadata records the index provenance and a `generation` token
+that every write replaces, so other processes can tell the index changed. A release is
+written as: delete its old chunks, add the new ones, then update its catalogue record, so
+the catalogue never claims chunks that are not there; `repair()` removes chunks left by an
+interrupted write.
 
 Thread safety: the web app answers several questions at once while staff upload or delete
 releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
@@ -16,12 +19,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import StoreError
+from assistant.lexindex import LexicalDoc
+from assistant.text import parse_iso_date
 from assistant.types import Chunk, IndexedRelease, Person
 
 _PAGE = 2000
@@ -29,10 +35,6 @@ _PAGE = 2000
 
 def _date_num(date: dt.date | None) -> int:
     return date.year * 10000 + date.month * 100 + date.day if date else 0
-
-
-def _parse_date(value: str) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
 
 
 class ReadWriteLock:
@@ -117,41 +119,60 @@ class ChromaStore:
 
     # provenance ---------------------------------------------------------------------------
 
+    def _meta(self) -> dict[str, Any]:
+        """The catalogue's collection metadata, read afresh (another process may write)."""
+        with self._lock.read():
+            collection = self._client.get_collection(self._catalog.name)
+        return dict(collection.metadata or {})
+
     def provenance(self) -> dict[str, Any]:
         """The recorded embedder, chunking and calibration of this index ({} when new)."""
-        with self._lock.read():
-            meta = self._catalog.metadata or {}
+        meta = self._meta()
         return json.loads(meta["provenance"]) if "provenance" in meta else {}
+
+    def generation(self) -> str:
+        """A token that changes with every write to the index ("" for a new index)."""
+        return str(self._meta().get("generation", ""))
 
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the index provenance (replaces the previous record)."""
         with self._lock.write():
-            self._catalog.modify(metadata={"provenance": json.dumps(provenance, sort_keys=True)})
+            self._set_meta(provenance)
+
+    def _set_meta(self, provenance: dict[str, Any] | None = None) -> None:
+        """Write provenance (or keep it) with a new generation; call with the write lock."""
+        if provenance is None:
+            current = self._client.get_collection(self._catalog.name).metadata or {}
+            text = str(current.get("provenance", "{}"))
+        else:
+            text = json.dumps(provenance, sort_keys=True)
+        self._catalog.modify(metadata={"provenance": text, "generation": uuid.uuid4().hex})
 
     # catalog ------------------------------------------------------------------------------
 
     def releases(self) -> dict[str, IndexedRelease]:
-        """Every release in the catalog, by id."""
-        out: dict[str, IndexedRelease] = {}
-        for rid, meta in self._paged(self._catalog, include=["metadatas"]):
-            people = tuple(Person(*p) for p in json.loads(str(meta.get("people", "[]"))))
-            out[rid] = IndexedRelease(
-                id=rid,
-                content_hash=str(meta["content_hash"]),
-                source=str(meta["source"]),
-                title=str(meta["title"]),
-                date=_parse_date(str(meta.get("date", ""))),
-                n_chunks=int(meta["n_chunks"]),
-                people=people,
-                file=str(meta.get("file", "")),
-            )
-        return out
+        """Every release in the catalogue, by id (without paragraphs: see `paragraphs`)."""
+        return {rid: _to_record(rid, meta)
+                for rid, meta in self._paged(self._catalog, include=["metadatas"])}
+
+    def release_hashes(self) -> dict[str, str]:
+        """Content hash of every release in the catalogue, by id."""
+        return {rid: str(meta["content_hash"])
+                for rid, meta in self._paged(self._catalog, include=["metadatas"])}
+
+    def paragraphs(self, release_id: str) -> tuple[str, ...] | None:
+        """The exact paragraphs of a release as ingested (None when it is not indexed)."""
+        with self._lock.read():
+            page = self._catalog.get(ids=[release_id], include=["documents"])
+        if not page["ids"]:
+            return None
+        return tuple(json.loads(page["documents"][0] or "[]"))
 
     def put_release(
-        self, record: IndexedRelease, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]],
-        lexical: Sequence[str],
+        self, record: IndexedRelease, paragraphs: Sequence[str], chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]], lexical: Sequence[str],
     ) -> None:
-        """Replace a release's chunks and catalog record (chunks first, catalog last)."""
+        """Replace a release's chunks and catalogue record (chunks first, catalogue last)."""
         with self._lock.write():
             self._chunks.delete(where={"release_id": record.id})
             if chunks:
@@ -163,14 +184,17 @@ class ChromaStore:
                                for c, lex in zip(chunks, lexical, strict=True)],
                 )
             self._catalog.upsert(
-                ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)]
+                ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)],
+                documents=[json.dumps(list(paragraphs), ensure_ascii=False)],
             )
+            self._set_meta()
 
     def delete_release(self, release_id: str) -> None:
-        """Remove a release: catalog record first, so it never points at missing chunks."""
+        """Remove a release: catalogue record first, so it never points at missing chunks."""
         with self._lock.write():
             self._catalog.delete(ids=[release_id])
             self._chunks.delete(where={"release_id": release_id})
+            self._set_meta()
 
     def repair(self) -> int:
         """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
@@ -190,6 +214,8 @@ class ChromaStore:
                 self._chunks.delete(where={"release_id": rid})
                 if rid in catalog:
                     self._catalog.delete(ids=[rid])
+            if broken:
+                self._set_meta()
         return len(broken)
 
     # chunks -------------------------------------------------------------------------------
@@ -221,10 +247,28 @@ class ChromaStore:
                    result["distances"][0], strict=True)
         return [(_to_chunk(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
 
-    def chunks(self) -> Iterator[tuple[Chunk, str]]:
-        """Every chunk with its stored lexical tokens (for BM25), page by page."""
+    def chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk, page by page (checks and evaluation, not the answer path)."""
         for cid, meta, doc in self._paged(self._chunks, include=["metadatas", "documents"]):
-            yield _to_chunk(cid, doc, meta), str(meta.get("lex", ""))
+            yield _to_chunk(cid, doc, meta)
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """The chunks with these ids, by id (missing ids are left out)."""
+        if not chunk_ids:
+            return {}
+        with self._lock.read():
+            page = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {cid: _to_chunk(cid, doc, meta)
+                for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"],
+                                          strict=True)}
+
+    def lexical_docs(self, release_ids: Collection[str]) -> Iterator[LexicalDoc]:
+        """The stored terms of the chunks of these releases (to update the lexical index)."""
+        ids = sorted(release_ids)
+        for start in range(0, len(ids), 100):
+            where = {"release_id": {"$in": ids[start:start + 100]}}
+            for cid, meta in self._paged(self._chunks, include=["metadatas"], where=where):
+                yield lexical_doc(cid, meta)
 
     def release_chunks(self, release_id: str) -> list[Chunk]:
         """The chunks of one release in reading order ([] when it is not indexed)."""
@@ -242,12 +286,14 @@ class ChromaStore:
             for collection in (self._chunks, self._catalog):
                 self._client.delete_collection(collection.name)
             self._open(name)
+            self._set_meta({})
 
-    def _paged(self, collection: Any, include: list[str]) -> Iterator[Any]:
+    def _paged(self, collection: Any, include: list[str],
+               where: dict[str, Any] | None = None) -> Iterator[Any]:
         offset = 0
         while True:
             with self._lock.read():
-                page = collection.get(include=include, limit=_PAGE, offset=offset)
+                page = collection.get(include=include, limit=_PAGE, offset=offset, where=where)
             if not page["ids"]:
                 return
             columns = [page[key] for key in include]
@@ -283,8 +329,26 @@ def _release_meta(record: IndexedRelease) -> dict[str, Any]:
         "content_hash": record.content_hash, "source": record.source, "title": record.title,
         "date": record.date.isoformat() if record.date else "", "n_chunks": record.n_chunks,
         "people": json.dumps([[p.name, p.role] for p in record.people], ensure_ascii=False),
-        "file": record.file,
+        "file": record.file, "subtitle": record.subtitle, "url": record.url,
     }
+
+
+def _to_record(rid: str, meta: dict[str, Any]) -> IndexedRelease:
+    return IndexedRelease(
+        id=rid, content_hash=str(meta["content_hash"]), source=str(meta["source"]),
+        title=str(meta["title"]), date=parse_iso_date(str(meta.get("date", ""))),
+        n_chunks=int(meta["n_chunks"]),
+        people=tuple(Person(*p) for p in json.loads(str(meta.get("people", "[]")))),
+        file=str(meta.get("file", "")), subtitle=str(meta.get("subtitle", "")),
+        url=str(meta.get("url", "")),
+    )
+
+
+def lexical_doc(chunk_id: str, meta: dict[str, Any]) -> LexicalDoc:
+    """The lexical view of a stored chunk (its terms were analysed at ingest)."""
+    date = parse_iso_date(str(meta.get("date", "")))
+    return LexicalDoc(chunk_id, str(meta["release_id"]), date.toordinal() if date else 0,
+                      str(meta.get("source", "")), tuple(str(meta.get("lex", "")).split()))
 
 
 def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -292,6 +356,6 @@ def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         id=chunk_id, release_id=str(meta["release_id"]), text=text,
         para_start=int(meta["para_start"]), para_end=int(meta["para_end"]),
         char_start=int(meta["char_start"]), char_end=int(meta["char_end"]),
-        title=str(meta.get("title", "")), date=_parse_date(str(meta.get("date", ""))),
+        title=str(meta.get("title", "")), date=parse_iso_date(str(meta.get("date", ""))),
         source=str(meta.get("source", "")),
     )

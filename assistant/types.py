@@ -72,11 +72,17 @@ class Citation:
     quote: str
     passage: str
     score: float
+    url: str = ""  # the release's url ("" when unknown)
+    chunk_id: str = ""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A cited answer, or a refusal, to one question."""
+    """A cited answer, or a refusal, to one question, with the passages it was built from.
+
+    hits: the passages the answer stage read; ranking: everything retrieval returned (at
+    least hits, deeper when evaluation asked for depth), so nobody has to spy on retrieval.
+    """
 
     question: str
     text: str
@@ -85,6 +91,9 @@ class Answer:
     confidence: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, float] = field(default_factory=dict)  # features behind confidence
+    hits: tuple[Hit, ...] = ()
+    ranking: tuple[Hit, ...] = ()
+    query: str = ""  # what retrieval searched with (a follow-up is rewritten)
 
 
 @dataclass(frozen=True)
@@ -99,3 +108,13 @@ class IndexedRelease:
     n_chunks: int
     people: tuple[Person, ...] = ()
     file: str = ""  # the file it was read from (a .jsonl file holds many releases)
+    subtitle: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class StoredRelease:
+    """A release as the catalogue keeps it: its record and its exact paragraphs."""
+
+    record: IndexedRelease
+    paragraphs: tuple[str, ...]

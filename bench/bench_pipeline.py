@@ -168,7 +168,7 @@ def ingest(assistant: Any, corpus_file: Path) -> tuple[float, Any]:
             bar.update(done - bar.n)
 
         start = time.perf_counter()
-        report = assistant.ingest([corpus_file], progress=progress)
+        report = assistant.index.ingest([corpus_file], progress=progress)
         seconds = time.perf_counter() - start
     return seconds, report
 
@@ -235,7 +235,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             print(f"warning: {len(report.failed)} records failed, e.g. {report.failed[0]}",
                   file=sys.stderr)
         rss_after_ingest = peak_rss_mb()
-        chunks = sum(r.n_chunks for r in assistant.releases())
+        chunks = sum(r.n_chunks for r in assistant.index.releases())
         print("cold start: a fresh process answering one question ...", file=sys.stderr)
         cold = run_cold_start(index_dir, WARM_UP_QUESTION, args.embedder)
         print(f"asking {len(questions)} questions ...", file=sys.stderr)

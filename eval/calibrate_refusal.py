@@ -30,7 +30,7 @@ def collect(name: str, qfield: str, afield: str) -> list[dict]:
     questions, passages = load_squad(QA / name, qfield, afield)
     assistant = build(Settings(index_dir=Path(tempfile.mkdtemp()), refusal_threshold=0.0),
                       embedding_cache=CACHE / "embeddings.sqlite")
-    assistant.add_releases(passages)
+    assistant.index.add_releases(passages)
     rows = []
     for q in tqdm(questions, desc=name):
         a = assistant.ask(q.question)

@@ -15,7 +15,7 @@ from tests.conftest import CORPUS
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     assistant = build(Settings(index_dir=tmp_path_factory.mktemp("index")))
-    report = assistant.ingest([CORPUS])
+    report = assistant.index.ingest([CORPUS])
     assert len(report.added) == 1 and not report.failed
     return assistant
 
@@ -65,7 +65,7 @@ def test_citation_numbers_all_point_at_citations(sample: Assistant) -> None:
 
 
 def test_metadata_of_the_sample_release(sample: Assistant) -> None:
-    (release,) = sample.releases()
+    (release,) = sample.index.releases()
     assert release.title == "Kemenko PMK Terima Audiensi Daerah Otonomi Guangxi Zhuang RRT"
     assert release.date is not None and release.date.isoformat() == "2023-09-29"
     names = {p.name for p in release.people}

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from assistant.answer import to_json
+from assistant.schema import to_json
 from assistant.auth import Users
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
-from assistant.ui import create_server
+from assistant.server import create_server
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
 
 GUANGXI = "what did the deputies propose to Guangxi?"
@@ -33,7 +33,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     root = tmp_path_factory.mktemp("state")
     settings = Settings(index_dir=root / "index", upload_dir=root / "uploads")
     built = build(settings)
-    assert len(built.ingest([folder]).added) == 3
+    assert len(built.index.ingest([folder]).added) == 3
     return built
 
 
@@ -71,14 +71,14 @@ def test_date_filters_are_honoured(url: str) -> None:
 
 
 def test_source_filter_and_k_are_honoured(url: str, assistant: Assistant) -> None:
-    vokasi = next(r.source for r in assistant.releases() if "Vokasi" in r.title)
+    vokasi = next(r.source for r in assistant.index.releases() if "Vokasi" in r.title)
     result = _ask(url, question="pendidikan vokasi", sources=[vokasi], k=1)
     assert result["citations"] and {c["source"] for c in result["citations"]} == {vokasi}
     assert len({c["passage"] for c in result["citations"]}) == 1
 
 
 def test_history_makes_a_followup_stay_in_context(url: str, assistant: Assistant) -> None:
-    guangxi = next(r.id for r in assistant.releases() if "Guangxi" in r.title)
+    guangxi = next(r.id for r in assistant.index.releases() if "Guangxi" in r.title)
     followup = "dan bagaimana dengan pendidikan vokasi?"
     alone = _ask(url, question=followup)
     assert alone["citations"][0]["release_id"] != guangxi
@@ -150,7 +150,7 @@ def login_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     users.add("budi", "kata-sandi-1")
     settings = Settings(index_dir=root / "index", embedder="fake", upload_dir=root / "up")
     built = build(settings)
-    built.ingest([write_release(root / "corpus", "stunting.txt")])
+    built.index.ingest([write_release(root / "corpus", "stunting.txt")])
     yield from run_server(create_server(built, users))
 
 

@@ -15,7 +15,7 @@ import pytest
 from assistant.auth import Users
 from assistant.config import Settings
 from assistant.pipeline import build
-from assistant.ui import create_server
+from assistant.server import create_server
 from tests.conftest import CORPUS, ROOT, run_server, write_release
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,7 +44,7 @@ def browser() -> Iterator[object]:
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("web")
     assistant = build(Settings(index_dir=root / "index", upload_dir=root / "uploads"))
-    assert len(assistant.ingest([CORPUS]).added) == 1
+    assert len(assistant.index.ingest([CORPUS]).added) == 1
     yield from run_server(create_server(assistant))
 
 

@@ -344,7 +344,7 @@ def test_calibrate_stores_the_threshold_that_ask_then_uses(fake_env: Path) -> No
     best = metrics.best_threshold(saved["confidences"], saved["answerable"])
     assert saved["best"]["threshold"] == best.threshold
     assert (fake_env / "calibration" / "refusal_curve.png").read_bytes()[:4] == b"\x89PNG"
-    assert build(Settings()).refusal_threshold == best.threshold
+    assert build(Settings()).index.refusal_threshold()[0] == best.threshold
     assert f"best threshold {best.threshold:.4f}" in result.output
 
 

@@ -64,13 +64,13 @@ def two_releases(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"), encoding="utf-8")
     write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
     assistant = build(Settings(index_dir=tmp_path_factory.mktemp("index")))
-    report = assistant.ingest([Path(folder)])
+    report = assistant.index.ingest([Path(folder)])
     assert len(report.added) == 2 and not report.failed
     return assistant
 
 
 def _release_of(assistant: Assistant, word: str) -> str:
-    return next(r.id for r in assistant.releases() if word in r.title)
+    return next(r.id for r in assistant.index.releases() if word in r.title)
 
 
 def test_followup_retrieves_from_the_same_context(two_releases: Assistant) -> None:

@@ -23,7 +23,7 @@ def test_summaries_find_their_article_in_top5(tmp_path: Path) -> None:
     sample.write_text("\n".join(lines), encoding="utf-8")
     ids = {json.loads(line)["id"] for line in lines}
     assistant = build(Settings(index_dir=tmp_path / "index"))
-    report = assistant.ingest([sample])
+    report = assistant.index.ingest([sample])
     assert len(report.added) == N_ARTICLES and not report.failed
     rows = [json.loads(q) for q in queries.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r["gold_doc_id"] in ids]

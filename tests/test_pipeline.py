@@ -9,17 +9,21 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.pipeline import Assistant, build
+from assistant.retrieve import Filters
 from tests.conftest import SAMPLE_RELEASE, write_release
 
 
 def assert_consistent(assistant: Assistant) -> None:
     """Catalog and chunks agree: every release's chunk count matches what is stored."""
-    catalog = assistant.store.releases()
+    catalog = assistant.index.store.releases()
     stored: dict[str, int] = {}
-    for chunk, _ in assistant.store.chunks():
+    for chunk in assistant.index.store.chunks():
         stored[chunk.release_id] = stored.get(chunk.release_id, 0) + 1
     assert stored == {rid: r.n_chunks for rid, r in catalog.items()}
-    assert assistant.store.repair() == 0
+    assert assistant.index.store.repair() == 0
+    assert assistant.index.lexical.releases() == {
+        rid: r.content_hash for rid, r in catalog.items()}
+    assert len(assistant.index.lexical) == sum(stored.values())
 
 
 @pytest.fixture
@@ -32,22 +36,22 @@ def folder(tmp_path: Path) -> Path:
 
 def test_rerun_indexes_nothing_new(fake_settings: Settings, folder: Path) -> None:
     assistant = build(fake_settings)
-    first = assistant.ingest([folder])
+    first = assistant.index.ingest([folder])
     assert len(first.added) == 2 and not first.failed
-    second = build(fake_settings).ingest([folder])
+    second = build(fake_settings).index.ingest([folder])
     assert (second.added, second.updated, len(second.unchanged)) == ([], [], 2)
     assert_consistent(assistant)
 
 
 def test_edited_file_replaces_its_chunks(fake_settings: Settings, folder: Path) -> None:
     assistant = build(fake_settings)
-    assistant.ingest([folder])
-    before = {c.id: c.text for c, _ in assistant.store.chunks()}
+    assistant.index.ingest([folder])
+    before = {c.id: c.text for c in assistant.index.store.chunks()}
     (folder / "a.txt").write_text(SAMPLE_RELEASE + "\nParagraf baru tentang imunisasi.\n",
                                   encoding="utf-8")
-    report = assistant.ingest([folder])
+    report = assistant.index.ingest([folder])
     assert len(report.updated) == 1 and len(report.unchanged) == 1
-    after = [c.text for c, _ in assistant.store.chunks()]
+    after = [c.text for c in assistant.index.store.chunks()]
     assert any("imunisasi" in t for t in after)
     assert len(after) >= len(before)
     assert_consistent(assistant)
@@ -55,13 +59,13 @@ def test_edited_file_replaces_its_chunks(fake_settings: Settings, folder: Path) 
 
 def test_sync_removes_releases_of_deleted_files(fake_settings: Settings, folder: Path) -> None:
     assistant = build(fake_settings)
-    assistant.ingest([folder])
+    assistant.index.ingest([folder])
     (folder / "b.txt").unlink()
-    plain = assistant.ingest([folder])
-    assert plain.removed == [] and len(assistant.releases()) == 2
-    synced = assistant.ingest([folder], sync=True)
+    plain = assistant.index.ingest([folder])
+    assert plain.removed == [] and len(assistant.index.releases()) == 2
+    synced = assistant.index.ingest([folder], sync=True)
     assert len(synced.removed) == 1
-    assert [r.source for r in assistant.releases()] == [f"{_src(folder)}/a.txt"]
+    assert [r.source for r in assistant.index.releases()] == [f"{_src(folder)}/a.txt"]
     assert_consistent(assistant)
 
 
@@ -86,7 +90,7 @@ def test_bad_file_is_reported_and_others_still_indexed(
 ) -> None:
     (folder / name).write_bytes(BAD_FILES[name])
     assistant = build(fake_settings)
-    report = assistant.ingest([folder])
+    report = assistant.index.ingest([folder])
     assert len(report.added) == 2
     assert len(report.failed) == 1
     assert name in report.failed[0] and "\n" not in report.failed[0]
@@ -100,7 +104,7 @@ def test_pdf_without_text_layer_is_reported(fake_settings: Settings, folder: Pat
     pdf = canvas.Canvas(str(folder / "scan.pdf"))
     pdf.rect(100, 100, 200, 200, fill=1)
     pdf.save()
-    report = build(fake_settings).ingest([folder])
+    report = build(fake_settings).index.ingest([folder])
     assert len(report.added) == 2
     assert any("scan.pdf" in r and "text layer" in r for r in report.failed)
 
@@ -109,11 +113,11 @@ def test_sync_keeps_releases_of_a_file_that_became_unreadable(
     fake_settings: Settings, folder: Path
 ) -> None:
     assistant = build(fake_settings)
-    assistant.ingest([folder])
+    assistant.index.ingest([folder])
     (folder / "b.txt").write_bytes(b"")
-    report = assistant.ingest([folder], sync=True)
+    report = assistant.index.ingest([folder], sync=True)
     assert report.removed == [] and len(report.failed) == 1
-    assert len(assistant.releases()) == 2
+    assert len(assistant.index.releases()) == 2
 
 
 def test_jsonl_release_removed_from_file_is_synced(fake_settings: Settings, tmp_path: Path) -> None:
@@ -127,20 +131,20 @@ def test_jsonl_release_removed_from_file_is_synced(fake_settings: Settings, tmp_
     path = corpus / "news.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
     assistant = build(fake_settings)
-    assert len(assistant.ingest([corpus]).added) == 3
+    assert len(assistant.index.ingest([corpus]).added) == 3
     path.write_text("\n".join(json.dumps(x) for x in lines[:2]), encoding="utf-8")
-    report = assistant.ingest([corpus], sync=True)
+    report = assistant.index.ingest([corpus], sync=True)
     assert report.removed == ["n2"] and len(report.unchanged) == 2
     assert_consistent(assistant)
 
 
 def test_interrupted_write_is_repaired(fake_settings: Settings, folder: Path) -> None:
     assistant = build(fake_settings)
-    assistant.ingest([folder])
-    victim = assistant.releases()[0]
+    assistant.index.ingest([folder])
+    victim = assistant.index.releases()[0]
     # simulate a crash after the chunks were deleted but before the catalog was updated
-    assistant.store._chunks.delete(where={"release_id": victim.id})
-    report = assistant.ingest([folder])
+    assistant.index.store._chunks.delete(where={"release_id": victim.id})
+    report = assistant.index.ingest([folder])
     assert victim.id in report.updated or victim.id in report.added
     assert_consistent(assistant)
 
@@ -149,8 +153,8 @@ def test_crash_while_embedding_leaves_index_untouched(
     fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assistant = build(fake_settings)
-    assistant.ingest([folder])
-    before = sorted(c.id for c, _ in assistant.store.chunks())
+    assistant.index.ingest([folder])
+    before = sorted(c.id for c in assistant.index.store.chunks())
     (folder / "a.txt").write_text(SAMPLE_RELEASE + "\nTambahan.\n", encoding="utf-8")
 
     def boom(texts: list[str]) -> list[list[float]]:
@@ -158,19 +162,19 @@ def test_crash_while_embedding_leaves_index_untouched(
 
     monkeypatch.setattr(assistant.embedder, "embed_documents", boom)
     with pytest.raises(RuntimeError):
-        assistant.ingest([folder])
-    assert sorted(c.id for c, _ in assistant.store.chunks()) == before
+        assistant.index.ingest([folder])
+    assert sorted(c.id for c in assistant.index.store.chunks()) == before
     assert_consistent(assistant)
 
 
 def test_other_embedder_is_refused_with_rebuild_hint(fake_settings: Settings, folder: Path) -> None:
-    build(fake_settings).ingest([folder])
+    build(fake_settings).index.ingest([folder])
     other = build(fake_settings.model_copy(update={"embedder": "e5"}))
     with pytest.raises(IndexMismatchError, match="--rebuild"):
-        other.ingest([folder])
+        other.index.ingest([folder])
     with pytest.raises(IndexMismatchError):
         other.ask("stunting")
-    rebuilt = other.ingest([folder], rebuild=True)
+    rebuilt = other.index.ingest([folder], rebuild=True)
     assert len(rebuilt.added) == 2
 
 
@@ -181,12 +185,12 @@ def test_date_filters(fake_settings: Settings, tmp_path: Path) -> None:
     write_release(corpus, "old.txt", SAMPLE_RELEASE.replace("(2/10/2023)", "(2/10/2021)"))
     write_release(corpus, "new.txt", SAMPLE_RELEASE)
     assistant = build(fake_settings)
-    assistant.ingest([corpus])
+    assistant.index.ingest([corpus])
     hits = assistant.retriever.search("rapat koordinasi stunting", k=5,
-                                      since=dt.date(2023, 1, 1))
+                                      filters=Filters(since=dt.date(2023, 1, 1)))
     assert hits and {h.chunk.date.year for h in hits if h.chunk.date} == {2023}
     hits = assistant.retriever.search("rapat koordinasi stunting", k=5,
-                                      until=dt.date(2022, 1, 1), mode="bm25")
+                                      filters=Filters(until=dt.date(2022, 1, 1)), mode="bm25")
     assert hits and {h.chunk.date.year for h in hits if h.chunk.date} == {2021}
 
 
@@ -194,9 +198,9 @@ def test_manifest_mirrors_provenance_and_catalog(fake_settings: Settings, folder
     import json
 
     assistant = build(fake_settings)
-    assistant.ingest([folder])
+    assistant.index.ingest([folder])
     manifest = json.loads((fake_settings.index_dir / "manifest.json").read_text())
     assert manifest["provenance"]["embedder"] == "fake:hashed-bow-64"
-    assert manifest["provenance"]["schema"] == 1
+    assert manifest["provenance"]["schema"] == 2
     assert {r["n_chunks"] for r in manifest["releases"].values()} == {
-        r.n_chunks for r in assistant.releases()}
+        r.n_chunks for r in assistant.index.releases()}

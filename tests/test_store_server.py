@@ -80,7 +80,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_ingest_and_ask_through_the_server(chroma_url: str, tmp_path: Path) -> None:
     assistant = build(Settings(index_dir=tmp_path / "local", chroma_url=chroma_url))
-    report = assistant.ingest([CORPUS])
+    report = assistant.index.ingest([CORPUS])
     assert len(report.added) == 1 and not report.failed
     answer = assistant.ask("Apa tiga prioritas yang disampaikan Joko Kusnanto?")
     assert not answer.refused
@@ -89,11 +89,11 @@ def test_ingest_and_ask_through_the_server(chroma_url: str, tmp_path: Path) -> N
 
 def test_a_second_client_sees_the_server_data(chroma_url: str, tmp_path: Path) -> None:
     first = build(Settings(index_dir=tmp_path / "first", chroma_url=chroma_url))
-    first.ingest([CORPUS])  # unchanged if the previous test already put it there
+    first.index.ingest([CORPUS])  # unchanged if the previous test already put it there
     local = tmp_path / "second"
     second = build(Settings(index_dir=local, chroma_url=chroma_url))
-    assert len(second.releases()) == 1
-    report = second.ingest([CORPUS])
+    assert len(second.index.releases()) == 1
+    report = second.index.ingest([CORPUS])
     assert len(report.unchanged) == 1 and not report.added and not report.updated
     assert not (local / "chroma.sqlite3").exists()
     assert not (tmp_path / "first" / "chroma.sqlite3").exists()

@@ -47,7 +47,7 @@ def _serve(assistant: Assistant) -> Iterator[Client]:
 def sample_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """The app over an index of the sample release, built once with the real e5 model."""
     assistant = build(Settings(index_dir=tmp_path_factory.mktemp("index")))
-    report = assistant.ingest([CORPUS])
+    report = assistant.index.ingest([CORPUS])
     assert len(report.added) == 1 and not report.failed
     yield from _serve(assistant)
 

@@ -1,0 +1,295 @@
+"""The indexer: ingest, sync and remove releases; the catalogue, provenance and manifest.
+
+Writes go to Chroma (store.py) and then to the lexical index (lexindex.py). What the index
+*is* - its provenance (embedder, chunking, schema, calibrated threshold), its catalogue of
+releases and its lexical side - is read once into an `IndexState` and read again only when
+the store's generation token changes: after this process writes, or when another process
+(`assistant ingest` beside a running server, a second server on one Chroma) has written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.chunk import chunk_release
+from assistant.config import Settings
+from assistant.embed import Embedder
+from assistant.errors import IndexMismatchError, IngestError
+from assistant.ingest import discover, load_file_partial, source_for
+from assistant.lexical import analyze
+from assistant.lexindex import LexicalDoc, LexicalIndex
+from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
+from assistant.store import ChromaStore
+from assistant.types import Chunk, IndexedRelease, Release, StoredRelease
+
+SCHEMA_VERSION = 2  # 2: the catalogue stores paragraphs, url and subtitle
+REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
+Progress = Callable[[int, int], Any]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per release and per failed file."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # one-line reasons
+    files: dict[str, str] = field(default_factory=dict)  # file -> added/updated/unchanged/failed
+
+    def summary(self) -> str:
+        """One line: the counts."""
+        return (f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+                f"{len(self.failed)} failed")
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """A snapshot of what the index holds, as of one generation."""
+
+    generation: str
+    provenance: dict[str, Any]
+    catalog: dict[str, IndexedRelease]
+
+
+class Indexer:
+    """Keeps the store, the lexical index and the catalogue snapshot in step."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder,
+                 lexical: LexicalIndex) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._state = self._load()
+
+    # reading ------------------------------------------------------------------------------
+
+    def _load(self) -> IndexState:
+        generation = self.store.generation()  # first: a write after it is seen next time
+        catalog = self.store.releases()
+        self.lexical.sync({rid: r.content_hash for rid, r in catalog.items()},
+                          self.store.lexical_docs)
+        return IndexState(generation, self.store.provenance(), catalog)
+
+    def refresh(self, force: bool = False) -> IndexState:
+        """The current snapshot, re-read if another process changed the index."""
+        now = time.monotonic()
+        if force or now - self._checked >= REFRESH_SECONDS:
+            self._checked = now
+            if force or self.store.generation() != self._state.generation:
+                with self._lock:
+                    self._state = self._load()
+        return self._state
+
+    @property
+    def state(self) -> IndexState:
+        """The snapshot as last read (no store round trip)."""
+        return self._state
+
+    def releases(self) -> list[IndexedRelease]:
+        """Indexed releases, newest first."""
+        return sorted(self.refresh().catalog.values(),
+                      key=lambda r: (r.date or dt.date.min, r.title), reverse=True)
+
+    def release(self, release_id: str) -> StoredRelease | None:
+        """One release with its exact paragraphs (None when it is not indexed)."""
+        record = self.refresh().catalog.get(release_id)
+        paragraphs = self.store.paragraphs(release_id) if record else None
+        return StoredRelease(record, paragraphs) if record and paragraphs is not None else None
+
+    def refusal_threshold(self) -> tuple[float, str]:
+        """The threshold `ask` uses and where it comes from (setting, index, default)."""
+        if self.settings.refusal_threshold is not None:
+            return self.settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
+        stored = self._state.provenance.get("refusal_threshold")
+        if stored is not None:
+            return float(stored), f"calibrated in {self.where}"
+        return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+
+    @property
+    def where(self) -> str:
+        """The index's location, for messages."""
+        return self.settings.chroma_url or str(self.settings.index_dir)
+
+    def check_embedder(self) -> None:
+        """Refuse to mix vectors of another embedder or schema into (or query) this index."""
+        recorded = self._state.provenance.get("embedder")
+        if recorded and recorded != self.embedder.name:
+            raise IndexMismatchError(
+                f"the index in {self.where} was built with embedder {recorded!r}, but "
+                f"{self.embedder.name!r} is configured; rebuild it with "
+                f"`assistant ingest --rebuild corpus/` or set ASSISTANT_EMBEDDER back")
+        schema = self._state.provenance.get("schema")
+        if schema is not None and schema != SCHEMA_VERSION and self._state.catalog:
+            raise IndexMismatchError(
+                f"the index in {self.where} has schema {schema}, this version needs "
+                f"{SCHEMA_VERSION}; rebuild it with `assistant ingest --rebuild corpus/`")
+
+    # writing ------------------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[Path], sync: bool = False, rebuild: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        """Index the release files under paths; with sync, drop releases whose files are gone."""
+        if rebuild:
+            self.store.reset()
+            self.lexical.clear()
+            self.refresh(force=True)
+        self._prepare()
+        report = IngestReport()
+        indexed = self.store.releases()
+        seen_files: set[str] = set()
+        seen_ids: set[str] = set()
+        todo: list[tuple[Release, str]] = []
+        for path in discover(paths):
+            file = source_for(path)
+            seen_files.add(file)
+            for release in self._read(path, file, report):
+                seen_ids.add(release.id)
+                known = indexed.get(release.id)
+                if known and known.content_hash == release.content_hash:
+                    report.unchanged.append(release.id)
+                else:
+                    todo.append((release, file))
+        self._index(todo, indexed, report, progress)
+        if sync:
+            self._remove_missing(paths, indexed, seen_files, seen_ids, report)
+        self._changed()
+        return report
+
+    def add_releases(self, releases: Sequence[Release],
+                     progress: Progress | None = None) -> IngestReport:
+        """Index releases built in code (evaluation sets, tests); unchanged ones are skipped."""
+        self._prepare()
+        report = IngestReport()
+        indexed = self.store.releases()
+        todo = []
+        for release in releases:
+            known = indexed.get(release.id)
+            if known and known.content_hash == release.content_hash:
+                report.unchanged.append(release.id)
+            else:
+                todo.append((release, release.source))
+        self._index(todo, indexed, report, progress)
+        self._changed()
+        return report
+
+    def delete_release(self, release_id: str) -> None:
+        """Remove one release from the index."""
+        self.store.delete_release(release_id)
+        self.lexical.remove(release_id)
+        self._changed()
+
+    def set_refusal_threshold(self, threshold: float) -> None:
+        """Store a calibrated refusal threshold in the index."""
+        provenance = self.store.provenance()
+        provenance["refusal_threshold"] = threshold
+        self.store.set_provenance(provenance)
+        self._changed()
+
+    def _prepare(self) -> None:
+        self.refresh(force=True)
+        self.check_embedder()
+        if self.store.repair():
+            self.refresh(force=True)  # the lexical side drops what repair dropped
+        provenance = self.store.provenance()
+        provenance.update({
+            "embedder": self.embedder.name, "dim": self.embedder.dim, "schema": SCHEMA_VERSION,
+            "chunk_words": self.settings.chunk_words,
+            "chunk_max_paragraphs": self.settings.chunk_max_paragraphs,
+        })
+        self.store.set_provenance(provenance)
+
+    @staticmethod
+    def _read(path: Path, file: str, report: IngestReport) -> list[Release]:
+        try:
+            releases, problems = load_file_partial(path)
+        except IngestError as exc:
+            report.failed.append(str(exc))
+            report.files[file] = "failed"
+            return []
+        report.failed.extend(problems)
+        report.files[file] = "failed" if problems else "unchanged"
+        return releases
+
+    def _index(self, todo: Sequence[tuple[Release, str]], indexed: dict[str, IndexedRelease],
+               report: IngestReport, progress: Progress | None) -> None:
+        plans = [(r, f, self._chunks(r)) for r, f in todo]
+        total = sum(len(chunks) for _, _, chunks in plans)
+        done = 0
+        if progress and total:
+            progress(0, total)  # show the bar before the first (slow) release is embedded
+        for release, file, chunks in plans:
+            self._put(release, file, chunks)
+            status = "updated" if release.id in indexed else "added"
+            getattr(report, status).append(release.id)
+            if report.files.get(file) != "failed":
+                report.files[file] = status
+            done += len(chunks)
+            if progress:
+                progress(done, total)
+
+    def _put(self, release: Release, file: str, chunks: Sequence[Chunk]) -> None:
+        # embed everything first: a crash while embedding leaves the index untouched
+        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+        terms = [analyze(c.embed_text) for c in chunks]
+        record = IndexedRelease(release.id, release.content_hash, release.source,
+                                release.title, release.date, len(chunks), release.people, file,
+                                release.subtitle, release.url)
+        self.store.put_release(record, release.paragraphs, chunks, vectors,
+                               [" ".join(t) for t in terms])
+        date = release.date.toordinal() if release.date else 0
+        self.lexical.put(release.id, release.content_hash, [
+            LexicalDoc(c.id, release.id, date, c.source, tuple(t))
+            for c, t in zip(chunks, terms, strict=True)])
+
+    def _chunks(self, release: Release) -> list[Chunk]:
+        return chunk_release(release, max_words=self.settings.chunk_words,
+                             max_paragraphs=self.settings.chunk_max_paragraphs)
+
+    def _remove_missing(self, paths: Iterable[Path], indexed: dict[str, IndexedRelease],
+                        seen_files: set[str], seen_ids: set[str], report: IngestReport) -> None:
+        roots = [source_for(Path(p)) for p in paths]
+        for rid, record in indexed.items():
+            under = any(record.file == r or record.file.startswith(r.rstrip("/") + "/")
+                        for r in roots)
+            if not under or rid in seen_ids:
+                continue
+            # a failed file keeps its releases: it is broken, not gone
+            if record.file in seen_files and report.files.get(record.file) == "failed":
+                continue
+            self.store.delete_release(rid)
+            self.lexical.remove(rid)
+            report.removed.append(rid)
+
+    def _changed(self) -> None:
+        state = self.refresh(force=True)
+        if not self.settings.chroma_url:
+            write_manifest(Path(self.settings.index_dir), state)
+
+
+def write_manifest(index_dir: Path, state: IndexState) -> None:
+    """Mirror the provenance and catalogue into index/manifest.json (for people; the
+    authoritative copy lives in Chroma so a shared server carries it too)."""
+    manifest = {
+        "provenance": state.provenance,
+        "generation": state.generation,
+        "releases": {r.id: {"content_hash": r.content_hash, "source": r.source,
+                            "file": r.file, "n_chunks": r.n_chunks}
+                     for r in state.catalog.values()},
+    }
+    path = index_dir / "manifest.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,121 @@
+"""The JSON we emit, one pydantic model per shape: `assistant ask --json`, the REST API, the
+web chat's state, feedback and evaluation all serialise answers and releases through these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.types import Answer, Citation, IndexedRelease
+
+
+class CitationOut(BaseModel):
+    """A numbered source: the quoted sentence and the passage it came from."""
+
+    n: int
+    release_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None = Field(None, description="the release's url; null when unknown")
+    quote: str
+    passage: str
+    score: float
+
+
+class AnswerOut(BaseModel):
+    """The `assistant ask --json` object (also what POST /api/ask returns)."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    timings_ms: dict[str, float]
+
+
+class ReleaseOut(BaseModel):
+    """An indexed release, as listed."""
+
+    id: str
+    title: str
+    date: str | None
+    chunks: int
+    source: str
+    file: str
+
+
+class ReleaseDetail(BaseModel):
+    """One release as stored: its metadata and exact paragraphs."""
+
+    id: str
+    title: str
+    subtitle: str
+    date: str | None
+    url: str | None
+    source: str
+    paragraphs: list[str]
+
+
+class FileResult(BaseModel):
+    """What happened to one uploaded file."""
+
+    file: str
+    status: str = Field(description="added, updated, unchanged or failed")
+    reason: str = ""
+
+
+class UploadOut(BaseModel):
+    """The result of an upload: one row per file and the index's one-line summary."""
+
+    files: list[FileResult]
+    summary: str
+
+
+class HealthOut(BaseModel):
+    """What the serving process holds: index size, embedder, threshold and index version."""
+
+    status: str
+    releases: int
+    chunks: int
+    embedder: str
+    index_embedder: str | None
+    refusal_threshold: float
+    refusal_threshold_source: str
+    generation: str = Field(description="the index version this process serves")
+    store: str
+
+
+def citation_out(citation: Citation) -> CitationOut:
+    """The JSON model of a citation."""
+    return CitationOut(n=citation.n, release_id=citation.release_id, title=citation.title,
+                       date=citation.date.isoformat() if citation.date else None,
+                       source=citation.source, url=citation.url or None, quote=citation.quote,
+                       passage=citation.passage, score=citation.score)
+
+
+def answer_out(answer: Answer) -> AnswerOut:
+    """The JSON model of an answer."""
+    return AnswerOut(question=answer.question, answer=answer.text, refused=answer.refused,
+                     citations=[citation_out(c) for c in answer.citations],
+                     timings_ms=dict(answer.timings_ms))
+
+
+def to_json(answer: Answer) -> dict[str, Any]:
+    """The `assistant ask --json` object as plain JSON data."""
+    return answer_out(answer).model_dump(mode="json")
+
+
+def release_out(record: IndexedRelease) -> ReleaseOut:
+    """The JSON model of a listed release."""
+    return ReleaseOut(id=record.id, title=record.title,
+                      date=record.date.isoformat() if record.date else None,
+                      chunks=record.n_chunks, source=record.source, file=record.file)
+
+
+def release_detail(record: IndexedRelease, paragraphs: tuple[str, ...]) -> ReleaseDetail:
+    """The JSON model of one stored release."""
+    return ReleaseDetail(id=record.id, title=record.title, subtitle=record.subtitle,
+                         date=record.date.isoformat() if record.date else None,
+                         url=record.url or None, source=record.source,
+                         paragraphs=list(paragraphs))

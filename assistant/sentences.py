@@ -1,0 +1,160 @@
+"""Candidate answer sentences: collect them from the passages, score them, pick the best.
+
+Each sentence of the retrieved passages is scored by its own dense similarity to the
+question, the idf-weighted share of the question's terms it contains, whether it names a
+person the question asks about by role, and the rank of its passage. The best one and
+those within a margin of it are kept, in reading order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.lexical import analyze, words
+from assistant.text import split_sentences
+from assistant.types import Hit, Person
+
+# weights of the sentence score (tuned on the sample set and IDK-MRC, see eval/README.md)
+W_DENSE, W_OVERLAP, W_ENTITY, W_RANK = 1.0, 0.35, 0.3, 0.15
+DENSE_FLOOR = 0.75  # e5 cosine similarities live in ~0.7..0.95; rescale from here
+KEEP_RATIO = 0.6  # sentences scoring at least this share of the best one join the answer
+# a person the question asks about by role ("the deputies") gets their best sentence in, if
+# it scores at least this share of the best one (measured on eval/sets/sample.jsonl)
+PERSON_KEEP_RATIO = 0.45
+
+# Role words a question may use (English or Indonesian) -> how the role starts in a release.
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "deputi": ("deputy", "deputies", "deputi", "deputi-deputi"),
+    "menteri": ("minister", "ministers", "menteri"),
+    "menko": ("menko", "coordinating"),
+    "presiden": ("president", "presiden"),
+    "wakil presiden": ("vice-president",),
+    "staf khusus": ("staff", "adviser", "advisor", "staf", "stafsus"),
+    "direktur": ("director", "directors", "direktur", "dirjen"),
+    "kepala": ("head", "kepala", "chief"),
+    "sekretaris": ("secretary", "sekretaris", "sesmenko"),
+    "gubernur": ("governor", "gubernur"),
+    "bupati": ("regent", "bupati"),
+    "wali kota": ("mayor", "walikota"),
+    "asisten deputi": ("asdep",),
+    "asdep": ("asdep",),
+    "tenaga ahli": ("expert", "experts", "ahli"),
+}
+
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate answer sentence with where it came from and how it scored."""
+
+    text: str
+    hit: Hit
+    rank: int  # rank of its chunk among the hits
+    start: int  # offset inside the chunk text
+    score: float = 0.0
+    dense: float = 0.0
+    overlap: float = 0.0
+    entity: float = 0.0
+    people: tuple[str, ...] = ()  # names of asked-about people the sentence mentions
+
+
+def candidates(hits: Sequence[Hit], min_words: int = 4) -> list[Sentence]:
+    """Unique sentences of the hits, first occurrence kept (chunks overlap by a paragraph)."""
+    seen: set[str] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        for start, end in split_sentences(hit.chunk.text):
+            text = hit.chunk.text[start:end].strip()
+            key = re.sub(r"\W+", " ", text.lower()).strip()
+            if len(text.split()) < min_words or key in seen:
+                continue
+            seen.add(key)
+            out.append(Sentence(text, hit, rank, start))
+    return out
+
+
+def term_overlap(question_terms: Sequence[str], sentence_terms: Sequence[str],
+                 idf: Callable[[str], float]) -> float:
+    """Idf-weighted share of the question's terms found in the sentence (0..1)."""
+    terms = set(question_terms)
+    if not terms:
+        return 0.0
+    weights = {t: max(idf(t), 0.5) for t in terms}
+    found = set(sentence_terms)
+    return sum(w for t, w in weights.items() if t in found) / sum(weights.values())
+
+
+def asked_people(question: str, people: Iterable[Person]) -> list[Person]:
+    """People holding a role the question asks about, unless it names them itself.
+
+    "what did the deputies propose?" asks about every Deputi of the release, in English.
+    A question that names a person is already matched on the name by the term overlap.
+    """
+    q_words = set(words(question))
+    roles = [role for role, aliases in ROLE_ALIASES.items() if q_words & set(aliases)]
+    out = []
+    for person in people:
+        named = {w for w in words(person.name) if len(w) >= 4} & q_words
+        if not named and any(person.role.lower().startswith(r) for r in roles):
+            out.append(person)
+    return out
+
+
+def mentioned(sentence: str, people: Sequence[Person]) -> tuple[str, ...]:
+    """Names of the people the sentence names (by any part of the name of 4+ letters)."""
+    found = set(words(sentence))
+    return tuple(p.name for p in people
+                 if any(w in found for w in words(p.name) if len(w) >= 4))
+
+
+def score_sentences(
+    question: str, query_vector: Sequence[float], sentences: Sequence[Sentence],
+    embedder: Embeddings, idf: Callable[[str], float],
+    people: Mapping[str, Sequence[Person]] | None = None,
+) -> list[Sentence]:
+    """Score every candidate sentence; returns them best first."""
+    if not sentences:
+        return []
+    vectors = np.asarray(embedder.embed_documents([s.text for s in sentences]))
+    dense = vectors @ np.asarray(query_vector)
+    q_terms = analyze(question)
+    top_hit = max(s.hit.score for s in sentences) or 1.0
+    asked = {rid: asked_people(question, ps) for rid, ps in (people or {}).items()}
+    scored = []
+    for s, d in zip(sentences, dense, strict=True):
+        overlap = term_overlap(q_terms, analyze(s.text), idf)
+        names = mentioned(s.text, asked.get(s.hit.chunk.release_id, []))
+        entity = float(bool(names))
+        rescaled = max(0.0, (float(d) - DENSE_FLOOR) / (1.0 - DENSE_FLOOR))
+        prior = max(0.0, s.hit.score / top_hit)
+        score = W_DENSE * rescaled + W_OVERLAP * overlap + W_ENTITY * entity + W_RANK * prior
+        scored.append(Sentence(s.text, s.hit, s.rank, s.start, score, float(d), overlap, entity,
+                               names))
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def select(scored: Sequence[Sentence], max_sentences: int) -> list[Sentence]:
+    """The best sentence, those scoring KEEP_RATIO of it, and the best sentence on each person
+    asked about by role (at most max_sentences); best sentence first, the rest in reading order.
+    """
+    if not scored:
+        return []
+    best = scored[0].score
+    chosen = [s for s in scored if s.score >= best * KEEP_RATIO][:max_sentences]
+    for s in scored:  # best first, so each person's best sentence comes first
+        covered = {name for c in chosen for name in c.people}
+        if len(chosen) < max_sentences and s not in chosen and s.score >= best * PERSON_KEEP_RATIO \
+                and set(s.people) - covered:
+            chosen.append(s)
+    lead, rest = chosen[0], chosen[1:]
+    first_rank: dict[str, int] = {}
+    for s in rest:
+        first_rank.setdefault(s.hit.chunk.release_id, s.rank)
+    return [lead] + sorted(rest, key=lambda s: (first_rank[s.hit.chunk.release_id],
+                                                s.hit.chunk.release_id,
+                                                s.hit.chunk.char_start + s.start))
