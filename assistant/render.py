@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.i18n import t
-from assistant.schema import to_json
-from assistant.types import Answer, Citation
 
 AnswerJSON = Mapping[str, Any]
 
@@ -42,13 +40,6 @@ def _date(value: str | dt.date | None, lang: str) -> str:
 
 
 # markdown (chat messages, export) -------------------------------------------------------------
-
-
-def citation_markdown(citation: Mapping[str, Any], lang: str = "id") -> str:
-    """One item of a sources list: bold title, date, source, and the quote in a blockquote."""
-    return (f"{citation['n']}. **{escape(citation['title'])}** · "
-            f"{_date(citation['date'], lang)} · {escape(citation['source'])}"
-            f"\n\n   > {escape(citation['quote'])}")
 
 
 def by_release(citations: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
@@ -80,16 +71,6 @@ def answer_markdown(answer: AnswerJSON, lang: str = "id", quotes: bool = True) -
     items = [release_markdown(g, lang, quotes) for g in by_release(answer["citations"])]
     sources = ("\n\n" if quotes else "\n").join(items)
     return f"{text}\n\n**{t(lang, 'sources_head')}**\n\n{sources}"
-
-
-def render_citation(citation: Citation) -> str:
-    """citation_markdown of a Citation."""
-    return citation_markdown({**citation.__dict__, "date": citation.date})
-
-
-def render_answer(answer: Answer) -> str:
-    """answer_markdown of an Answer."""
-    return answer_markdown(to_json(answer))
 
 
 def conversation_markdown(turns: Sequence[tuple[str, AnswerJSON | str]], lang: str = "id",

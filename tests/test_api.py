@@ -5,6 +5,7 @@ get their own answer (real e5 model, a real uvicorn server on loopback)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -19,7 +20,7 @@ from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_serve
 
 GUANGXI = "what did the deputies propose to Guangxi?"
 KEYS = {"question", "answer", "refused", "citations", "timings_ms"}
-CITATION_KEYS = {"n", "release_id", "title", "date", "source", "quote", "passage", "score"}
+CITATION_KEYS = {"n", "release_id", "title", "date", "source", "url", "quote", "passage", "score"}
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +181,116 @@ def test_login_is_enforced_on_the_chat_page(login_url: str) -> None:
         good = client.post("/login", data={"username": "budi", "password": "kata-sandi-1"})
         assert good.status_code == 200, good.text
         assert client.get("/config").status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/api/releases/x"), ("DELETE", "/api/releases/x"), ("GET", "/api/health"),
+    ("POST", "/api/releases"),
+])
+def test_login_is_enforced_on_the_release_routes(login_url: str, method: str, path: str) -> None:
+    assert httpx.request(method, f"{login_url}{path}", timeout=30).status_code == 401
+    wrong = httpx.request(method, f"{login_url}{path}", auth=("budi", "salah"), timeout=30)
+    assert wrong.status_code == 401
+    right = httpx.request(method, f"{login_url}{path}", auth=("budi", "kata-sandi-1"),
+                          timeout=30)
+    assert right.status_code != 401
+
+
+# release routes: detail with the exact text, upload, delete, health ---------------------------
+
+LONG_PARAGRAPH = " ".join(
+    f"Kalimat nomor {i} menjelaskan program perlindungan sosial adaptif di daerah {i}."
+    for i in range(60))  # 600+ words: chunking cuts it at sentences
+FRONT_MATTER = f"""---
+title: Siaran Pers Perlindungan Sosial Adaptif
+subtitle: Rapat koordinasi lintas kementerian
+date: 2023-11-02
+url: https://www.kemenkopmk.go.id/siaran-pers/perlinsos-adaptif
+---
+
+Jakarta (2/11/2023) - Kemenko PMK menggelar rapat koordinasi perlindungan sosial adaptif.
+
+{LONG_PARAGRAPH}
+
+Rapat ditutup dengan kesepakatan membentuk tim kerja bersama.
+"""
+
+
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Assistant]]:
+    root = tmp_path_factory.mktemp("writable")
+    settings = Settings(index_dir=root / "index", embedder="fake", upload_dir=root / "up",
+                        refusal_threshold=0.0)
+    built = build(settings)
+    built.index.ingest([write_release(root / "corpus", "stunting.txt")])
+    for url in run_server(create_server(built)):
+        yield url, built
+
+
+def _upload(url: str, *files: tuple[str, bytes]) -> httpx.Response:
+    return httpx.post(f"{url}/api/releases", timeout=60,
+                      files=[("files", (name, data)) for name, data in files])
+
+
+def test_upload_then_detail_returns_the_exact_long_paragraph(
+        writable: tuple[str, Assistant]) -> None:
+    url, _ = writable
+    response = _upload(url, ("perlinsos.md", FRONT_MATTER.encode()), ("rusak.pdf", b"%PDF-x"))
+    assert response.status_code == 200, response.text
+    rows = {r["file"]: r for r in response.json()["files"]}
+    assert rows["perlinsos.md"]["status"] == "added"
+    assert rows["rusak.pdf"]["status"] == "failed" and rows["rusak.pdf"]["reason"]
+    listed = httpx.get(f"{url}/api/releases", timeout=30).json()
+    rid = next(r["id"] for r in listed if r["title"].startswith("Siaran Pers Perlindungan"))
+    detail = httpx.get(f"{url}/api/releases/{rid}", timeout=30).json()
+    assert detail["url"] == "https://www.kemenkopmk.go.id/siaran-pers/perlinsos-adaptif"
+    assert detail["subtitle"] == "Rapat koordinasi lintas kementerian"
+    assert detail["date"] == "2023-11-02"
+    assert LONG_PARAGRAPH in detail["paragraphs"]  # nothing cut: 600+ words come back whole
+    assert len(LONG_PARAGRAPH.split()) > 500
+    answer = _ask(url, question="perlindungan sosial adaptif daerah 42")
+    cited = [c for c in answer["citations"] if c["release_id"] == rid]
+    assert cited and all(c["url"] == detail["url"] for c in cited)
+
+
+def test_citation_url_is_null_when_the_release_has_none(writable: tuple[str, Assistant]) -> None:
+    url, _ = writable
+    answer = _ask(url, question="rapat koordinasi percepatan penurunan stunting")
+    stunting = [c for c in answer["citations"] if "Stunting" in c["title"]]
+    assert stunting and all(c["url"] is None for c in stunting)
+
+
+def test_upload_limits_and_names_match_the_page(writable: tuple[str, Assistant]) -> None:
+    url, assistant = writable
+    too_many = _upload(url, *[(f"r{i}.txt", b"Judul\n\nIsi.") for i in range(
+        assistant.settings.upload_max_files + 1)])
+    assert too_many.status_code == 400 and "ASSISTANT_UPLOAD_MAX_FILES" in too_many.text
+    odd = _upload(url, ("../../etc/evil 11.txt", b"Judul A\n\nIsi rilis A tentang gizi."),
+                  ("evil_11.txt", b"Judul B\n\nIsi rilis B tentang vaksin."),
+                  ("catatan.exe", b"MZ"))
+    rows = odd.json()["files"]
+    assert [r["status"] for r in rows] == ["added", "added", "failed"]
+    saved = sorted(p.name for p in Path(assistant.settings.upload_dir).iterdir())
+    assert "evil_11.txt" in saved and "evil_11-2.txt" in saved  # never a silent replace
+    assert "unsupported file type" in rows[2]["reason"]
+
+
+def test_delete_removes_the_release_and_its_upload(writable: tuple[str, Assistant]) -> None:
+    url, assistant = writable
+    _upload(url, ("hapus.txt", b"Rilis yang akan dihapus\n\nIsi tentang banjir bandang."))
+    rid = next(r.id for r in assistant.index.releases() if r.title.startswith("Rilis yang"))
+    assert httpx.delete(f"{url}/api/releases/{rid}", timeout=30).status_code == 204
+    assert httpx.get(f"{url}/api/releases/{rid}", timeout=30).status_code == 404
+    assert httpx.delete(f"{url}/api/releases/{rid}", timeout=30).status_code == 404
+    assert not (Path(assistant.settings.upload_dir) / "hapus.txt").exists()
+
+
+def test_health_says_what_this_process_serves(writable: tuple[str, Assistant]) -> None:
+    url, assistant = writable
+    health = httpx.get(f"{url}/api/health", timeout=30).json()
+    state = assistant.index.refresh(force=True)
+    assert health["status"] == "ok" and health["releases"] == len(state.catalog)
+    assert health["embedder"] == "fake:hashed-bow-64" == health["index_embedder"]
+    assert health["refusal_threshold"] == 0.0
+    assert health["refusal_threshold_source"] == "ASSISTANT_REFUSAL_THRESHOLD"
+    assert health["generation"] == state.generation and health["chunks"] >= 1

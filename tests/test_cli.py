@@ -54,10 +54,23 @@ def test_ask_json_has_exactly_the_documented_fields(env: Path) -> None:
     assert set(payload) == {"question", "answer", "refused", "citations", "timings_ms"}
     assert payload["citations"], payload
     for c in payload["citations"]:
-        assert set(c) == {"n", "release_id", "title", "date", "source", "quote", "passage",
-                          "score"}
+        assert set(c) == {"n", "release_id", "title", "date", "source", "url", "quote",
+                          "passage", "score"}
+        assert c["url"] is None  # the release has no url
         assert c["quote"] in c["passage"] and f"[{c['n']}]" in payload["answer"]
     assert payload["citations"][0]["date"] == "2023-10-02"
+
+
+def test_front_matter_url_reaches_the_citation_in_ask_json(env: Path) -> None:
+    url = "https://www.kemenkopmk.go.id/siaran-pers/rapat-stunting"
+    (env / "rapat.txt").unlink()
+    write_release(env, "rapat.md", f"---\ntitle: Rapat Stunting\nurl: {url}\n---\n\n"
+                  "Rapat membahas anggaran intervensi gizi stunting di 12 provinsi.\n")
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "-q", str(env)]).exit_code == 0
+    result = runner.invoke(main, ["ask", "--json", "anggaran intervensi gizi stunting"])
+    payload = json.loads(result.output)
+    assert payload["citations"] and {c["url"] for c in payload["citations"]} == {url}
 
 
 def test_ask_plain_prints_numbered_sources(env: Path) -> None:

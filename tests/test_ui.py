@@ -17,8 +17,10 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Assistant, build  # noqa: E402
+from assistant.render import answer_markdown, release_markdown  # noqa: E402
+from assistant.schema import citation_out, to_json  # noqa: E402
 from assistant.types import Answer, Citation  # noqa: E402
-from assistant.ui import create_app, render_answer, render_citation  # noqa: E402
+from assistant.ui import create_app  # noqa: E402
 from tests.conftest import CORPUS, write_release  # noqa: E402
 
 QUESTION = "Apa tiga prioritas yang disampaikan Joko Kusnanto?"
@@ -72,8 +74,9 @@ def test_chat_endpoint_renders_answer_and_sources(sample_client: Client) -> None
     rendered = sample_client.predict(QUESTION, api_name="/chat")
     answer, sources = rendered.split("**Sumber**")
     assert "[1]" in answer and "jaminan sosial" in answer
-    assert f"1. **{TITLE}** · 2023-09-29 ·" in sources
-    assert "> " in sources and "jaminan sosial" in sources
+    assert sources.strip().startswith("- [1] ") and f"**{TITLE}** · 2023-09-29 ·" in sources
+    assert sources.count(TITLE) == 1  # one release: its title once, its quotes beneath
+    assert "> [1] " in sources and "jaminan sosial" in sources
 
 
 def test_date_filter_excludes_the_release(sample_client: Client) -> None:
@@ -103,6 +106,14 @@ def _citation(**fields: object) -> Citation:
     return Citation(**{**base, **fields})  # type: ignore[arg-type]
 
 
+def render_citation(citation: Citation) -> str:
+    return release_markdown([citation_out(citation).model_dump(mode="json")], "id", quotes=True)
+
+
+def render_answer(answer: Answer) -> str:
+    return answer_markdown(to_json(answer))
+
+
 @pytest.mark.parametrize("field", ["title", "quote", "source"])
 def test_release_html_is_escaped(field: str) -> None:
     rendered = render_citation(_citation(**{field: f"Awas {SCRIPT} di sini"}))
@@ -121,35 +132,43 @@ def test_release_markdown_renders_as_plain_text(field: str, text: str) -> None:
     page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
         rendered)
     tags = {t for t in ("<a", "<h1", "<code", "<em", "<s>", "<del", "<script", "<b>", "<!--",
-                        "<table", "<ul") if t in page}
+                        "<table", "<ol") if t in page}
     assert not tags, page
     assert page.count("<strong>") == 1  # the title's own bold
-    assert page.count("<li>") == 1 and page.count("<blockquote>") == 1
+    assert page.count("<li>") == 1 and page.count("<blockquote>") == 1  # the list is ours
+    assert page.count("<ul>") == 1
 
 
 def test_answer_keeps_markers_and_lists_sources() -> None:
-    citations = (_citation(title=SCRIPT, date=dt.date(2023, 9, 29)), _citation(n=2))
-    answer = Answer("q", f"Satu {SCRIPT}. [1] Dua *x*. [2]", False, citations)
+    citations = (_citation(title=SCRIPT, date=dt.date(2023, 9, 29)),
+                 _citation(n=2, release_id="r2"), _citation(n=3, quote="Kutipan ketiga."))
+    answer = Answer("q", f"Satu {SCRIPT}. [1] Dua *x*. [2] Tiga. [3]", False, citations)
     rendered = render_answer(answer)
     assert "[1]" in rendered and "[2]" in rendered and "<script>" not in rendered
     assert "Dua \\*x\\*." in rendered
-    assert "1. **&lt;script&gt;alert(1)&lt;/script&gt;** · 2023-09-29 ·" in rendered
-    assert "2. **Judul** · tanpa tanggal · corpus/r1.txt" in rendered
+    # citations of one release are grouped under its title, in order of first citation
+    assert "- [1] [3] **&lt;script&gt;alert(1)&lt;/script&gt;** · 2023-09-29 ·" in rendered
+    assert "> [3] Kutipan ketiga." in rendered
+    assert "- [2] **Judul** · tanpa tanggal · corpus/r1.txt" in rendered
+    assert rendered.index("[1] [3]") < rendered.index("- [2]")
 
 
 # the staff page: evidence panel, briefing text, export, uploads, languages ------------------
 
 from pathlib import Path  # noqa: E402
 
+from assistant.handlers import Handlers  # noqa: E402
 from assistant.i18n import TEXT  # noqa: E402
+from assistant.index import IngestReport  # noqa: E402
+from assistant.pipeline import build as build_assistant  # noqa: E402
 from assistant.render import (  # noqa: E402
-    answer_markdown,
     conversation_markdown,
     evidence_html,
     highlight,
     plain_text,
 )
-from assistant.ui import _file_rows, _Handlers, _labels  # noqa: E402
+from assistant.ui import _labels  # noqa: E402
+from assistant.uploads import file_results  # noqa: E402
 
 PASSAGE = f"Paragraf satu {SCRIPT}.\n\nKalimat kutipan <b>tebal</b>. Kalimat lain."
 ANSWER_JSON = {"question": f"Tanya {SCRIPT}?", "answer": "Kalimat kutipan <b>tebal</b>. [1]",
@@ -196,14 +215,14 @@ def test_conversation_markdown_export_is_inert() -> None:
                                       ("kedua", "⚠️ galat")], "id")
     assert document.startswith("# Asisten Siaran Pers Kemenko PMK")
     assert f"## 1. Tanya {SCRIPT[:0]}" in document and "## 2. kedua" in document
-    assert "[1]" in document and "> Kalimat kutipan" in document
+    assert "[1]" in document and "> [1] Kalimat kutipan" in document
     page = markdown_it.MarkdownIt("commonmark").render(document)
     assert "<script" not in page and "<b>" not in page
 
 
 def test_chat_message_lists_sources_without_quotes() -> None:
     compact = answer_markdown(ANSWER_JSON, "id", quotes=False)
-    assert "**Sumber**" in compact and "1. **Judul" in compact and "> " not in compact
+    assert "**Sumber**" in compact and "- [1] **Judul" in compact and "> " not in compact
 
 
 def test_language_labels_cover_every_key_and_component() -> None:
@@ -211,62 +230,47 @@ def test_language_labels_cover_every_key_and_component() -> None:
     assert len(_labels("en", "x")) == len(_labels("id", "x")) == 27
 
 
-class _FakeAssistant:
-    """Enough of Assistant for the upload handler: records what it was asked to ingest."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.ingested: list[Path] = []
-
-    def ingest(self, paths, progress=None):  # type: ignore[no-untyped-def]
-        from assistant.pipeline import IngestReport
-
-        self.ingested += paths
-        return IngestReport(added=["x"], files={})
-
-    def releases(self) -> list:
-        return []
-
-
-def _upload_handlers(tmp_path: Path, **limits: object) -> tuple[_Handlers, _FakeAssistant]:
+def _upload_handlers(tmp_path: Path, **limits: object) -> tuple[Handlers, Assistant]:
+    """Handlers over a real (fake-embedder) assistant."""
     settings = Settings(index_dir=tmp_path / "index", embedder="fake",
                         upload_dir=tmp_path / "uploads", **limits)  # type: ignore[arg-type]
-    fake = _FakeAssistant(settings)
-    return _Handlers(fake), fake  # type: ignore[arg-type]
+    assistant = build_assistant(settings)
+    return Handlers(assistant), assistant
 
 
 def test_upload_refuses_too_many_files_with_a_clear_message(tmp_path: Path) -> None:
     import gradio as gr
 
-    handlers, fake = _upload_handlers(tmp_path, upload_max_files=2)
+    handlers, assistant = _upload_handlers(tmp_path, upload_max_files=2)
     files = [str(write_release(tmp_path / "in", f"r{i}.txt")) for i in range(3)]
     with pytest.raises(gr.Error, match="3 dipilih, paling banyak 2"):
         handlers.upload(files, "id", "", progress=lambda *a, **k: None)  # type: ignore[arg-type]
-    assert fake.ingested == []
+    assert assistant.index.releases() == []
 
 
 def test_upload_skips_files_over_the_size_limit(tmp_path: Path) -> None:
-    handlers, fake = _upload_handlers(tmp_path, upload_max_mb=0.001)
+    handlers, assistant = _upload_handlers(tmp_path, upload_max_mb=0.001)
     small = write_release(tmp_path / "in", "kecil.txt", "Judul\n\nIsi.\n")
     large = write_release(tmp_path / "in", "besar laporan.txt", "x" * 5000)
     results, *_ = handlers.upload([str(small), str(large)], "en", "",
                                   progress=lambda *a, **k: None)  # type: ignore[arg-type]
-    assert [p.name for p in fake.ingested] == ["kecil.txt"]
-    assert fake.ingested[0].parent == tmp_path / "uploads"
+    assert [Path(r.file).name for r in assistant.index.releases()] == ["kecil.txt"]
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["kecil.txt"]
     (row,) = [r for r in results["data"] if r[0] == "besar_laporan.txt"]
-    assert row[1] == "failed" and "too large" in row[2] and "limit 0.001 MB" in row[2]
+    assert row[1] == "failed" and "upload limit of 0.001 MB" in row[2]
+    assert "ASSISTANT_UPLOAD_MAX_MB" in row[2]
 
 
-def test_file_rows_give_status_and_reason_per_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from assistant.pipeline import IngestReport
+def test_file_rows_give_status_and_reason_per_file(tmp_path: Path) -> None:
+    from assistant.ingest import source_for
 
-    monkeypatch.chdir(tmp_path)
-    good, bad = Path("up/a.txt"), Path("up/b.pdf")
-    report = IngestReport(files={"up/a.txt": "updated", "up/b.pdf": "failed"},
+    good, bad = tmp_path / "up/a.txt", tmp_path / "up/b.pdf"
+    report = IngestReport(files={source_for(good): "updated", source_for(bad): "failed"},
                           failed=["`b.pdf`: no text layer (scanned image?); run OCR"])
-    rows = _file_rows(report, [good, bad], "id")
-    assert rows == [["a.txt", "diperbarui", ""],
-                    ["b.pdf", "gagal", "`b.pdf`: no text layer (scanned image?); run OCR"]]
+    rows = file_results(report, [("a.txt", good), ("b b.pdf", bad)])
+    assert [(r.file, r.status, r.reason) for r in rows] == [
+        ("a.txt", "updated", ""),
+        ("b b.pdf → b.pdf", "failed", "`b.pdf`: no text layer (scanned image?); run OCR")]
 
 
 def test_thumbs_and_comment_append_feedback(tmp_path: Path) -> None:
@@ -299,36 +303,52 @@ def test_copy_and_export_give_plain_text_and_markdown(tmp_path: Path) -> None:
     assert exported.suffix == ".md" and "## 1. q" in exported.read_text()
 
 
-class _AnsweringFake(_FakeAssistant):
-    """A fake whose answers are long enough to stream, recording the history it was given."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.histories: list[list[str]] = []
-
-    def releases(self) -> list:
+class _StreamingIndex:
+    def releases(self) -> list[str]:
         return ["r1"]
 
-    def ask(self, question, since=None, until=None, history=(), sources=None):  # type: ignore[no-untyped-def]
+    def release(self, release_id: str):  # type: ignore[no-untyped-def]
+        from assistant.types import IndexedRelease, StoredRelease
+
+        return StoredRelease(IndexedRelease("r1", "h", "s", "Judul", None, 1), ("Seluruh isi.",))
+
+
+class _StreamingAssistant:
+    """An assistant whose answer stage streams word by word, recording the history given."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index = _StreamingIndex()
+        self.histories: list[list[str]] = []
+
+    def ask_stream(self, question, since=None, until=None, history=(), sources=None):  # type: ignore[no-untyped-def]
         self.histories.append(list(history))
-        words = " ".join(f"kata{i}" for i in range(20))
-        return Answer(question, f"{words}. [1]", False, (_citation(passage=f"{words}."),))
+        words = [f"kata{i} " for i in range(20)]
+        yield from words
+        yield Answer(question, f"{''.join(words)}[1]", False,
+                     (_citation(passage="".join(words)),))
 
-    def release_paragraphs(self, release_id: str) -> list[str]:
-        return ["Seluruh isi."]
 
-
-def test_respond_streams_the_answer_then_shows_the_evidence(tmp_path: Path) -> None:
+def test_respond_streams_what_the_answer_stage_yields(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", embedder="fake")
-    fake = _AnsweringFake(settings)
-    handlers = _Handlers(fake)  # type: ignore[arg-type]
+    fake = _StreamingAssistant(settings)
+    handlers = Handlers(fake)  # type: ignore[arg-type]
     steps = list(handlers.respond("pertama?", [], [], "id", "", "", None))
     contents = [messages[-1]["content"] for messages, *_ in steps]
     assert contents[0] == "Mencari di siaran pers…"
-    partial = [c for c in contents[1:-1] if c.endswith("…")]
-    assert len(partial) >= 3 and all(len(a) < len(b) for a, b in zip(partial, partial[1:], strict=False))
+    partial = contents[1:-1]
+    assert len(partial) == 20 and all(c.endswith("…") for c in partial)
+    assert all(len(a) < len(b) for a, b in zip(partial, partial[1:], strict=False))
     messages, box, evidence, turns = steps[-1]
     assert "[1]" in contents[-1] and "**Sumber**" in contents[-1] and box == ""
     assert "ev-card" in evidence and "Seluruh isi." in evidence
     list(handlers.respond("dan bagaimana?", messages, turns, "id", "", "", None))
     assert fake.histories == [[], ["pertama?"]]
+
+
+def test_extractive_answer_arrives_whole_without_replay(tmp_path: Path) -> None:
+    handlers, assistant = _upload_handlers(tmp_path, refusal_threshold=0.0)
+    assistant.index.ingest([write_release(tmp_path / "in", "a.txt")])
+    steps = list(handlers.respond("rapat koordinasi stunting", [], [], "id", "", "", None))
+    assert len(steps) == 2  # "searching…", then the finished answer: nothing replayed
+    assert "[1]" in steps[-1][0][-1]["content"]
