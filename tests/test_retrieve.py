@@ -42,3 +42,32 @@ def test_langchain_document_carries_provenance() -> None:
     doc = to_document(Hit(chunk("r1#2"), 0.5, dense=0.8))
     assert doc.page_content == "r1#2" and doc.metadata["release_id"] == "r1"
     assert doc.metadata["chunk_id"] == "r1#2"
+
+
+def test_langchain_retriever_invoke_honours_k_dates_and_sources(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The BaseRetriever contract: .invoke(query) -> Documents, within the filters."""
+    import datetime as dt
+
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    from assistant.config import Settings
+    from assistant.pipeline import build
+    from assistant.retrieve import Filters
+    from tests.conftest import SAMPLE_RELEASE, write_release
+
+    assistant = build(Settings(index_dir=tmp_path / "index", embedder="fake"))
+    corpus = tmp_path / "corpus"
+    write_release(corpus, "old.txt", SAMPLE_RELEASE.replace("(2/10/2023)", "(2/10/2021)"))
+    write_release(corpus, "new.txt", SAMPLE_RELEASE)
+    assistant.index.ingest([corpus])
+    retriever = assistant.as_retriever(k=1)
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("rapat koordinasi stunting")
+    assert len(docs) == 1 and isinstance(docs[0], Document) and docs[0].metadata["release_id"]
+    recent = assistant.as_retriever(k=5, filters=Filters(since=dt.date(2023, 1, 1)))
+    assert {d.metadata["date"][:4] for d in recent.invoke("rapat stunting")} == {"2023"}
+    old_source = next(r.source for r in assistant.index.releases() if r.date.year == 2021)
+    only_old = assistant.as_retriever(k=5, filters=Filters.of(sources=[old_source]),
+                                      mode="bm25")
+    assert {d.metadata["source"] for d in only_old.invoke("rapat stunting")} == {old_source}

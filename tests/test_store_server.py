@@ -103,3 +103,52 @@ def test_unreachable_server_says_how_to_start_one(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     with pytest.raises(StoreError, match="chroma run"):
         build(Settings(index_dir=tmp_path / "local", chroma_url=url))
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "assistant"), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_serving_process_sees_another_process_ingest_edit_and_sync(
+        chroma_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes, one Chroma server: the lexical side follows without a full reload."""
+    from assistant.index import REFRESH_SECONDS
+    from tests.conftest import write_release
+
+    settings = Settings(index_dir=tmp_path / "serving", chroma_url=chroma_url,
+                        collection="twoproc", embedder="fake", refusal_threshold=0.0)
+    serving = build(settings)
+    corpus = tmp_path / "corpus"
+    write_release(corpus, "banjir.txt", "Banjir Bandang di Kabupaten Lumajang\n\nKemenko PMK "
+                  "mengirim bantuan logistik untuk korban banjir bandang Lumajang.\n")
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_COLLECTION": "twoproc",
+           "ASSISTANT_EMBEDDER": "fake", "ASSISTANT_INDEX_DIR": str(tmp_path / "writer")}
+    fetched: list[set[str]] = []
+    real = serving.index.store.lexical_docs
+    monkeypatch.setattr(serving.index.store, "lexical_docs",
+                        lambda ids: (fetched.append(set(ids)), real(ids))[1])
+    before = serving.index.state.generation
+
+    assert _cli(env, "ingest", "-q", str(corpus)).returncode == 0
+    time.sleep(REFRESH_SECONDS + 0.1)
+    answer = serving.ask("bantuan logistik banjir bandang Lumajang")
+    assert not answer.refused and "Lumajang" in answer.citations[0].title
+    assert serving.index.state.generation != before
+    (rid,) = serving.index.lexical.releases()
+    assert fetched == [{rid}]  # only the new release was read, not every chunk
+
+    (corpus / "banjir.txt").write_text("Banjir Bandang di Kabupaten Lumajang\n\nKemenko PMK "
+                                       "mendirikan dapur umum di Lumajang.\n", encoding="utf-8")
+    assert _cli(env, "ingest", "-q", str(corpus)).returncode == 0
+    time.sleep(REFRESH_SECONDS + 0.1)
+    hits = serving.retrieve("dapur umum", mode="bm25").ranking
+    assert hits and "dapur umum" in hits[0].chunk.text
+
+    (corpus / "banjir.txt").unlink()
+    write_release(corpus, "lain.txt")
+    assert _cli(env, "ingest", "-q", "--sync", str(corpus)).returncode == 0
+    time.sleep(REFRESH_SECONDS + 0.1)
+    assert [r.title for r in serving.index.releases()] == [
+        "Kemenko PMK Gelar Rapat Koordinasi Stunting"]
+    assert not serving.retrieve("dapur umum Lumajang", mode="bm25").ranking
