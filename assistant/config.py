@@ -29,8 +29,24 @@ class Settings(BaseSettings):
     # None: use the calibrated threshold stored in the index (or the built-in default)
     refusal_threshold: float | None = None
     max_answer_sentences: int = 5
+    # questions: longer ones are refused with a message (422 from the API); embedding time
+    # grows with length and one long question must not hold up everyone else's. The history
+    # limit counts the earlier questions a follow-up is read with.
+    max_question_chars: int = 1000
+    max_history_chars: int = 3000
     # web app: a users file turns login on (`assistant users add NAME`); uploads land here
     users: str | None = None
     upload_dir: Path = Path("corpus/uploads")
     upload_max_mb: float = 20.0
     upload_max_files: int = 20
+    # ingest limits: a file over one is reported in one line naming the variable and skipped,
+    # so one runaway file cannot stall or exhaust an ingest. A release is ~10 chunks; the
+    # largest real reports (~200 pages) make ~1,500, and at ~8 chunks/s on 2 cores 2,000
+    # chunks already take ~4 minutes to embed. 20 MB matches upload_max_mb (a release PDF
+    # with photos is 0.1-5 MB). Unpacked: the bytes inflated from one compressed part
+    # (DOCX XML, a PDF stream); images inside a DOCX are never unpacked, so they do not count.
+    # 2 M characters is ~300,000 words, past the chunk limit for ordinary prose.
+    max_file_mb: float = 20.0
+    max_unpacked_mb: float = 50.0
+    max_text_chars: int = 2_000_000
+    max_release_chunks: int = 2_000

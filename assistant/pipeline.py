@@ -17,6 +17,7 @@ from assistant import followup
 from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
+from assistant.errors import QuestionError
 from assistant.index import Indexer
 from assistant.lexindex import LexicalIndex
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
@@ -49,6 +50,7 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, filters: Filters = Filters(),  # noqa: B008
                  mode: Mode = "hybrid", history: Sequence[str] = ()) -> Retrieval:
         """The k best passages for the question (a follow-up is read with its history)."""
+        check_question(question, history, self.settings)
         self.index.refresh()
         self.index.check_embedder()
         start = time.perf_counter()
@@ -113,6 +115,20 @@ class Assistant:
         """This assistant's retrieval as a LangChain BaseRetriever."""
         return LangChainRetriever(retriever=self.retriever, k=k or self.settings.top_k,
                                   filters=filters, mode=mode)
+
+
+def check_question(question: str, history: Sequence[str], settings: Settings) -> None:
+    """Refuse an empty question, or one (or a history) over its length limit."""
+    if not question or not question.strip():
+        raise QuestionError("the question is empty; type a question about the releases")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(
+            f"the question has {len(question):,} characters; the limit is "
+            f"{settings.max_question_chars:,} (ASSISTANT_MAX_QUESTION_CHARS): shorten it")
+    if sum(len(h) for h in history) > settings.max_history_chars:
+        raise QuestionError(
+            f"the conversation history is over {settings.max_history_chars:,} characters "
+            "(ASSISTANT_MAX_HISTORY_CHARS): start a new conversation")
 
 
 def _ms(since: float, until: float | None = None) -> float:

@@ -92,6 +92,8 @@ def test_history_makes_a_followup_stay_in_context(url: str, assistant: Assistant
     ({}, 422), ({"question": ""}, 422), ({"question": "x", "k": 0}, 422),
     ({"question": "x", "since": "29/9/2023"}, 422),
     ({"question": "x", "history": [{"role": "system", "content": "x"}]}, 422),
+    ({"question": "   \n\t"}, 422), ({"question": "kata " * 20_000}, 422),
+    ({"question": "x", "history": [{"role": "user", "content": "y" * 5000}]}, 422),
 ])
 def test_invalid_requests_say_what_is_wrong(url: str, body: dict, status: int) -> None:
     response = httpx.post(f"{url}/api/ask", json=body, timeout=30)
