@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.errors import AssistantError
+from assistant.jsonl import records
 from assistant.lexical import detect_language
 
 Rating = Literal["up", "down"]
@@ -60,13 +61,10 @@ def read(path: Path) -> list[dict[str, Any]]:
         raise AssistantError(f"{path}: no feedback yet; staff add it with the thumbs in the "
                              "web chat")
     latest: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in records(path):
         try:
-            row = json.loads(line)
             latest[row["answer_id"]] = {**latest.get(row["answer_id"], {}), **row}
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise AssistantError(f"{path.name} line {number}: not a feedback record ({exc}); "
                                  "fix or delete that line") from exc
     return list(latest.values())

@@ -15,6 +15,7 @@ from typing import Any
 
 from assistant import metrics
 from assistant.errors import AssistantError
+from assistant.jsonl import records
 
 # metric name -> True when higher is better; the order is the order of every table
 METRICS: dict[str, bool] = {
@@ -234,9 +235,8 @@ def load_run(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """report.json and rows of a run folder."""
     try:
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        rows = [json.loads(line) for line in
-                (folder / "rows.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    except (OSError, json.JSONDecodeError) as exc:
+        rows = [row for _, row in records(folder / "rows.jsonl")]
+    except (OSError, json.JSONDecodeError, AssistantError) as exc:
         raise AssistantError(f"{folder} is not an evaluation run folder ({exc})") from exc
     return report, rows
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.jsonl import numbered_lines, parse_line, records
 from assistant.lexical import detect_language
 from assistant.text import normalize, split_paragraphs
 from assistant.types import Release
@@ -51,13 +52,7 @@ def load_set(path: Path) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     problems: list[str] = []
     seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AssistantError(f"{path}: cannot read the test set ({exc})") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, line in numbered_lines(path):
         try:
             question = _parse_question(line)
             if question.id in seen:
@@ -80,10 +75,7 @@ def load_set(path: Path) -> list[EvalQuestion]:
 
 def _parse_question(line: str) -> EvalQuestion:
     """One test-set line as an EvalQuestion; ValueError says what is wrong."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    row = parse_line(line)
     if not isinstance(row, dict):
         raise ValueError("expected a JSON object")
     unknown = sorted(set(row) - set(FIELDS))
@@ -164,13 +156,7 @@ def squad_passages(path: Path) -> list[Release]:
 
 def _squad_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) of a JSONL file, skipping blank lines."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AssistantError(f"{path.name} line {number}: not valid JSON ({exc})") from exc
+    yield from records(path)
 
 
 def _context_field(row: dict[str, Any]) -> str:

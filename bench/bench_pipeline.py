@@ -107,17 +107,6 @@ def peak_rss_mb() -> float:
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) with linear interpolation."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def settings_for(index_dir: Path, embedder: str | None) -> Any:
     """Embedded Chroma under index_dir (a server URL in the environment is ignored)."""
     from assistant.config import Settings
@@ -184,8 +173,10 @@ def time_asks(assistant: Any, questions: list[tuple[str, str]]) -> dict[str, Any
         refused += answer.refused
         top5 = {h.chunk.release_id for h in assistant.retriever.search(question, k=5)}
         hits += gold in top5
-    return {"ask_p50_ms": round(percentile(latencies, 50), 1),
-            "ask_p95_ms": round(percentile(latencies, 95), 1),
+    from assistant.metrics import percentile
+
+    return {"ask_p50_ms": round(percentile(latencies, 50) or 0.0, 1),
+            "ask_p95_ms": round(percentile(latencies, 95) or 0.0, 1),
             "ask_mean_ms": round(statistics.fmean(latencies), 1),
             "top5_hit_rate": round(hits / len(questions), 3),
             "refused": refused}

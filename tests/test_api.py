@@ -5,16 +5,16 @@ get their own answer (real e5 model, a real uvicorn server on loopback)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 
-from assistant.schema import to_json
 from assistant.auth import Users
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
+from assistant.schema import to_json
 from assistant.server import create_server
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
 
