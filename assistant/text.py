@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,7 @@ _ABBREVIATIONS = frozenset(
 _INITIALS = re.compile(r"(?:[A-Z]\.)+")
 _TERMINATOR = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*")
 _OPENERS = "\"'([\u201c\u2018"
+_SPACES = re.compile(r"\s*")
 
 
 def normalize(text: str) -> str:
@@ -82,12 +84,13 @@ def _line_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _ends_sentence(text: str, match: re.Match[str], end: int) -> bool:
-    rest = text[match.end() : end]
-    if not rest.strip():
+    # look only at the next character: slicing the rest of a long line made this quadratic
+    gap = _SPACES.match(text, match.end(), end)
+    if gap is None or gap.end() == end:
         return True
-    if not rest[0].isspace():
+    if gap.end() == match.end():
         return False  # "3.5", "1.000.000", "S.Pd", "kata.Kata"
-    following = rest.lstrip()[0]
+    following = text[gap.end()]
     if not (following.isupper() or following.isdigit() or following in _OPENERS):
         return False
     return match.group().rstrip("\"')]\u201d\u2019") != "." or not _is_abbreviation(text, match)
@@ -163,6 +166,7 @@ _HEADS = frozenset(
     "Asdep Gubernur Bupati Walikota Ketua Plt Plh Inspektur Camat Lurah Rektor Dekan Sekjen "
     "Kapolri Kapolda Kapolres Panglima Jaksa".split()
 )
+_HEAD_PREFIXES = frozenset(["Wakil", "Plt", "Plh"])
 _HEAD_PAIRS = frozenset(
     [("Staf", "Khusus"), ("Tenaga", "Ahli"), ("Wali", "Kota"), ("Asisten", "Deputi")]
     + [("Duta", "Besar")]
@@ -214,15 +218,27 @@ def extract_people(paragraphs: Iterable[str]) -> tuple[Person, ...]:
         for name, role in _people_in(_TOKEN.findall(paragraph.replace("Plt.", "Plt"))):
             if len(role) > len(found.get(name, "")):
                 found[name] = role
-    names = [n for n in found if not any(n != o and set(n.split()) < set(o.split()) for o in found)]
-    return tuple(Person(name, found[name]) for name in names)
+    return tuple(Person(name, found[name]) for name in _longest_names(found))
+
+
+def _longest_names(names: Iterable[str]) -> list[str]:
+    """Names whose words are not a strict subset of another name's ("Muhadjir" of
+    "Muhadjir Effendy"). A name has at most 4 words, so its subsets are few: listing
+    them keeps this linear where comparing every pair was quadratic."""
+    shorter: set[frozenset[str]] = set()
+    for name in names:
+        words = list(dict.fromkeys(name.split()))
+        for size in range(1, len(words)):
+            shorter.update(map(frozenset, itertools.combinations(words, size)))
+    return [name for name in names if frozenset(name.split()) not in shorter]
 
 
 def _people_in(tokens: list[str]) -> Iterator[tuple[str, str]]:
     i = 0
     while i < len(tokens):
-        if not _is_head(tokens, i):
-            i += 1
+        head, prefixes_end = _head_at(tokens, i)
+        if not head:
+            i = prefixes_end + 1  # no token up to there starts a role either
             continue
         role_end, has_place = _role_end(tokens, i)
         name_start, name_end = _name_span(tokens, role_end)
@@ -233,11 +249,16 @@ def _people_in(tokens: list[str]) -> Iterator[tuple[str, str]]:
         i = max(name_end, role_end)
 
 
-def _is_head(tokens: list[str], i: int) -> bool:
-    pair = tuple(tokens[i : i + 2])
-    if pair in _HEAD_PAIRS or tokens[i] in _HEADS:
-        return True
-    return tokens[i] in ("Wakil", "Plt", "Plh") and i + 1 < len(tokens) and _is_head(tokens, i + 1)
+def _head_at(tokens: list[str], i: int) -> tuple[bool, int]:
+    """Whether a role starts at i ("Wakil", "Plt", "Plh" start one when a head follows),
+    and where that run of prefixes ends; a loop, so thousands of them stay cheap."""
+    while not _is_plain_head(tokens, i) and tokens[i] in _HEAD_PREFIXES and i + 1 < len(tokens):
+        i += 1
+    return _is_plain_head(tokens, i), i
+
+
+def _is_plain_head(tokens: list[str], i: int) -> bool:
+    return tuple(tokens[i : i + 2]) in _HEAD_PAIRS or tokens[i] in _HEADS
 
 
 def _is_role_word(token: str) -> bool:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -187,3 +190,62 @@ def test_extract_people_merges_short_mentions_and_keeps_longest_role() -> None:
         Person("Warsito", "Deputi Bidang Pendidikan"),
         Person("Nunung Nuryanto", "Deputi Sosial"),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wakil Wakil Presiden Budi Karya hadir.", [Person("Budi Karya", "Wakil Wakil Presiden")]),
+        ("Plt Budi Karya hadir.", [Person("Budi Karya", "Plt")]),  # "Plt" is a head itself
+        ("Wakil Budi Karya hadir.", []),  # "Wakil" without a head is not a role
+        ("Wakil Wakil", []),
+    ],
+)
+def test_role_prefixes(text: str, expected: list[Person]) -> None:
+    assert list(extract_people([text])) == expected
+
+
+def test_thousands_of_role_prefixes_do_not_overflow_the_stack() -> None:
+    # recursion once per "Wakil" raised RecursionError, which stopped the whole ingest
+    text = "Wakil " * 5000 + "Presiden Budi Karya hadir."
+    assert extract_people([text]) == (Person("Budi Karya", "Wakil " * 4999 + "Wakil Presiden"),)
+
+
+def test_names_that_are_subsets_of_longer_names_are_merged() -> None:
+    people = extract_people(["Menteri Budi hadir. Menteri Santoso Budi hadir. Menteri Ani hadir."])
+    names = [person.name for person in people]
+    assert names == ["Santoso Budi", "Ani"]
+    people = extract_people(["Menteri Budi Santoso dan Menteri Santoso Budi hadir."])
+    assert [person.name for person in people] == ["Budi Santoso", "Santoso Budi"]
+
+
+@contextmanager
+def finishes_within(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: these inputs took hours when the work was quadratic."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_sentences_of_a_long_line_of_periods_are_found_in_linear_time() -> None:
+    # each period sliced the rest of the line (here 10 MB) to look at the next character
+    line = "a." * 100_000 + " kata" * 2_000_000 + ". Akhir kalimat."
+    with finishes_within(30):
+        assert sentences(line) == [line[: -len(" Akhir kalimat.")], "Akhir kalimat."]
+
+
+def test_many_distinct_people_are_merged_in_linear_time() -> None:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    names = [f"Budi X{a}{b}{c}" for a in letters for b in letters for c in letters]
+    text = " ".join(f"Menteri {name}." for name in names)
+    with finishes_within(30):
+        people = extract_people([text])
+    assert [person.name for person in people] == names
