@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.text import split_sentences
@@ -9,6 +11,7 @@ from assistant.types import Chunk, Release
 
 SEPARATOR = "\n\n"
 LONG_PARAGRAPH_FACTOR = 2.5  # a paragraph this many times max_words is cut at sentences
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,33 @@ def _pieces(paragraphs: tuple[str, ...], max_words: int) -> list[_Piece]:
 
 
 def _sentence_groups(index: int, paragraph: str, offset: int, max_words: int) -> list[_Piece]:
-    """Consecutive sentences of one long paragraph, grouped up to max_words (never cut)."""
+    """Consecutive sentences of one long paragraph, grouped up to max_words; only a sentence
+    longer than that (text without sentence punctuation) is cut, between words."""
     groups: list[_Piece] = []
-    for start, end in split_sentences(paragraph):
-        words = len(paragraph[start:end].split())
+    for start, end, words in _sentence_spans(paragraph, max_words):
         last = groups[-1] if groups else None
         if last and last.words + words <= max_words:
             groups[-1] = _Piece(index, last.start, offset + end, last.words + words)
         else:
             groups.append(_Piece(index, offset + start, offset + end, words))
     return groups
+
+
+def _sentence_spans(paragraph: str, max_words: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, words) of each sentence, or of each max_words run of a longer one."""
+    for start, end in split_sentences(paragraph):
+        words = len(paragraph[start:end].split())
+        if words <= max_words:
+            yield start, end, words
+            continue
+        run: list[tuple[int, int]] = []
+        for word in _WORD.finditer(paragraph, start, end):
+            run.append(word.span())
+            if len(run) == max_words:
+                yield run[0][0], run[-1][1], len(run)
+                run = []
+        if run:
+            yield run[0][0], run[-1][1], len(run)
 
 
 def _chunk(release: Release, body: str, pieces: list[_Piece], n: int) -> Chunk:

@@ -114,3 +114,30 @@ def test_moderately_long_paragraph_stays_whole() -> None:
 
 def test_empty_release_has_no_chunks() -> None:
     assert chunk_release(release()) == []
+
+
+@pytest.mark.parametrize("max_words", [30, 120])
+def test_paragraph_without_punctuation_is_cut_between_words(max_words: int) -> None:
+    """A 5 MB line without sentence punctuation was one chunk of ~25,000 words per sentence."""
+    line = " ".join(f"kata{i}" for i in range(50_000))
+    rel = release("Pembuka singkat.", line, "Penutup singkat.")
+    chunks = chunk_release(rel, max_words=max_words, max_paragraphs=2)
+    check_invariants(rel, chunks)
+    assert all(len(c.text.split()) <= max_words for c in chunks)
+    middle = [c for c in chunks if (c.para_start, c.para_end) == (1, 2)]
+    assert len(middle) >= 50_000 // max_words - 1
+    assert all(len(c.text.split()) == max_words for c in middle)
+    # runs of words do not overlap: each word is in one chunk
+    assert sum(len(c.text.split()) for c in chunks) == 50_000 + 4
+
+
+def test_only_the_overlong_sentence_is_cut() -> None:
+    sentences_before = " ".join(f"Kalimat nomor {i} cukup pendek." for i in range(20))
+    rant = " ".join(["tanpa titik"] * 100)  # 200 words, no sentence end
+    rel = release(f"{sentences_before} {rant}. Kalimat penutup yang pendek.")
+    chunks = chunk_release(rel, max_words=30)
+    check_invariants(rel, chunks)
+    assert all(len(c.text.split()) <= 30 for c in chunks)
+    whole = set(sentences(rel.paragraphs[0]))
+    cut = [c for c in chunks if not set(sentences(c.text)) <= whole]
+    assert cut and all("tanpa titik" in c.text for c in cut)
