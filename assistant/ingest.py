@@ -106,12 +106,14 @@ def _release(path: Path, draft: Draft, extra: Any = None, rid: str = "") -> Rele
 
 
 def source_for(path: Path) -> str:
-    """The path relative to the working directory when inside it, else absolute (posix)."""
-    absolute = Path(path).resolve()
-    try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    """The file's key: its resolved absolute path (posix), the same from any working directory.
+
+    Release ids hash this key and --sync compares it by prefix with the key of a folder
+    (`root + "/"`), so one file is one release however it is reached (relative path,
+    symlink, another cwd). The cost: moving or renaming the corpus folder changes every
+    key, so the moved releases are indexed anew; re-ingest with --rebuild after a move.
+    """
+    return Path(path).resolve().as_posix()
 
 
 def _short_hash(text: str) -> str:

@@ -268,13 +268,36 @@ def test_ids_and_hashes_are_stable(tmp_path: Path) -> None:
     assert edited.id == first.id and edited.content_hash != first.content_hash
 
 
-def test_source_is_relative_inside_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "sub").mkdir()
-    path = write(tmp_path / "sub" / "r.txt", "Judul\n\n" + BODY)
+def test_ids_do_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    path = write(corpus / "sub" / "r.txt", "Judul\n\n" + BODY)
+    (tmp_path / "link").symlink_to(corpus)
+    seen = set()
+    for cwd, given in [
+        (tmp_path, Path("corpus/sub/r.txt")),
+        (corpus / "sub", Path("r.txt")),
+        (SAMPLE.parent, path),
+        (tmp_path, Path("link/sub/../sub/r.txt")),
+    ]:
+        monkeypatch.chdir(cwd)
+        (release,) = load_file(given)
+        seen.add((release.id, release.source, source_for(given)))
+    assert seen == {(load_file(path)[0].id, path.resolve().as_posix(), path.resolve().as_posix())}
+
+
+@pytest.mark.parametrize("folder", ["corpus", "corpus/", "./corpus/sub/..", "link"])
+def test_source_of_a_file_extends_the_source_of_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """The --sync contract: a file is under a folder when its key starts with root + "/"."""
+    (tmp_path / "corpus" / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "corpus")
     monkeypatch.chdir(tmp_path)
-    assert load_file(path)[0].source == "sub/r.txt"
-    monkeypatch.chdir(SAMPLE.parent)
-    assert load_file(path)[0].source == path.resolve().as_posix()
+    for found in discover([write(tmp_path / "corpus" / "sub" / "r.txt", "x")]):
+        assert source_for(found).startswith(source_for(Path(folder)).rstrip("/") + "/")
 
 
 def test_discover(tmp_path: Path) -> None:
