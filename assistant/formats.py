@@ -10,15 +10,67 @@ import codecs
 import datetime as dt
 import io
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.text import normalize, parse_date, split_paragraphs
 from assistant.types import Person
 
+MB = 2**20
 _DATELINE = re.compile(r"^[A-Z][A-Z .,/()]{1,40} - ")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold and unpack before it is refused (see Settings.max_*)."""
+
+    file_bytes: int
+    unpacked_bytes: int
+    text_chars: int
+    release_chunks: int
+    chunk_words: int  # the chunking that release_chunks is counted with
+    chunk_max_paragraphs: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits, and the chunking they count chunks with, of these settings."""
+        return cls(
+            file_bytes=int(settings.max_file_mb * MB),
+            unpacked_bytes=int(settings.max_unpacked_mb * MB),
+            text_chars=settings.max_text_chars,
+            release_chunks=settings.max_release_chunks,
+            chunk_words=settings.chunk_words,
+            chunk_max_paragraphs=settings.chunk_max_paragraphs,
+        )
+
+
+def over_limit(label: str, amount: str, limit: str, variable: str) -> IngestError:
+    """The one-line error for something over a limit, naming the variable that raises it."""
+    return IngestError(
+        f"{label}{amount} is over the {limit} limit (ASSISTANT_{variable}); "
+        "split it or raise the limit; skipped"
+    )
+
+
+def format_size(size: float) -> str:
+    """A byte count as staff read it: "52.4 MB", "146.5 KB", and "20 MB" when exact."""
+    value, unit = (size / MB, "MB") if size >= MB else (size / 1024, "KB")
+    return f"{value:,.0f} {unit}" if value == int(value) else f"{value:,.1f} {unit}"
+
+
+def check_text(label: str, text: str, limits: Limits) -> str:
+    """text itself, or an error when it is longer than the text limit."""
+    if len(text) > limits.text_chars:
+        raise over_limit(
+            label, f"{len(text):,} characters of text", f"{limits.text_chars:,}-character text",
+            "MAX_TEXT_CHARS",
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -35,6 +87,7 @@ class Draft:
 
 
 def decode(path: Path, data: bytes) -> str:
+    """The text of data: UTF-8 (with or without a BOM) or UTF-16 with a BOM."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
@@ -48,8 +101,10 @@ def decode(path: Path, data: bytes) -> str:
         raise IngestError(f"`{path.name}`: not UTF-8 text; save it as UTF-8") from None
 
 
-def read_text(path: Path, data: bytes) -> Draft:
+def read_text(path: Path, data: bytes, limits: Limits) -> Draft:
+    """A plain-text or Markdown release, with optional front matter."""
     text = decode(path, data)
+    check_text(f"`{path.name}`: ", text, limits)
     front, text = _split_front_matter(path, text)
     if path.suffix.lower() == ".md":
         text = _strip_markdown(text)
@@ -97,6 +152,7 @@ def _strip_markdown(text: str) -> str:
 
 
 def draft_from_paragraphs(path: Path, paragraphs: list[str]) -> Draft:
+    """Title (first line), optional subtitle and body paragraphs; an error if any is missing."""
     if not paragraphs:
         raise IngestError(f"`{path.name}`: no text found; add the release text")
     title, *rest = paragraphs[0].split("\n")
@@ -114,58 +170,102 @@ def _looks_like_subtitle(paragraph: str) -> bool:
     return single_line and not paragraph.endswith(".") and not _DATELINE.match(paragraph)
 
 
-def _read_html(path: Path, data: bytes) -> Draft:
-    from bs4 import BeautifulSoup
+_HTML_DROP = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript")
 
-    decode(path, data)  # same encoding rules as plain text
-    soup = BeautifulSoup(data, "lxml")
-    title = _html_title(soup)
-    date = _html_date(soup)
-    for tag in soup(["script", "style", "nav", "header", "footer", "aside", "form", "noscript"]):
-        tag.decompose()
-    container = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = [el.get_text(" ", strip=True) for el in container.find_all(["p", "li", "h2", "h3"])]
+
+def _read_html(path: Path, data: bytes, limits: Limits) -> Draft:
+    # lxml rather than BeautifulSoup: a 20 MB page of small tags took 650 MB and 14 s
+    # as a soup, under 200 MB and 2 s as an lxml tree
+    import lxml.html
+    from lxml import etree
+
+    label = f"`{path.name}`: "
+    text = decode(path, data)  # same encoding rules as plain text
+    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True)
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+    except etree.ParserError:
+        root = None
+    if root is None:
+        raise IngestError(f"{label}no text in the page; save the article page itself")
+    title, date = _html_title(root), _html_date(root)
+    etree.strip_elements(root, etree.Comment, etree.PI, *_HTML_DROP, with_tail=False)
+    container = _html_first(root, "article", "main", "body", "html")
+    blocks = [_html_text(el, " ") for el in container.iter("p", "li", "h2", "h3")]
+    check_text(label, "\n\n".join(blocks), limits)
     paragraphs = [p for block in blocks for p in split_paragraphs(block) if p != title]
     if not paragraphs:
-        paragraphs = split_paragraphs(container.get_text("\n\n"))
+        whole = "\n\n".join(container.itertext())
+        paragraphs = split_paragraphs(check_text(label, whole, limits))
     if not paragraphs:
-        raise IngestError(f"`{path.name}`: no text in the page; save the article page itself")
+        raise IngestError(f"{label}no text in the page; save the article page itself")
     if not title:
         return replace(draft_from_paragraphs(path, paragraphs), date=date)
     return Draft(title=title, paragraphs=tuple(paragraphs), date=date)
 
 
-def _html_title(soup: Any) -> str:
-    og = soup.find("meta", attrs={"property": "og:title"})
-    heading = soup.find("h1") or soup.find("title")
-    text = heading.get_text(" ", strip=True) if heading else ""
-    return normalize((og.get("content") if og else "") or text).strip()
+def _html_text(element: Any, separator: str) -> str:
+    """The element's text pieces, each stripped, joined by separator (empty ones dropped)."""
+    return separator.join(piece.strip() for piece in element.itertext() if piece.strip())
 
 
-def _html_date(soup: Any) -> dt.date | None:
-    meta = soup.find("meta", attrs={"property": "article:published_time"})
-    time = soup.find("time", attrs={"datetime": True})
-    value = (meta.get("content") if meta else "") or (time.get("datetime") if time else "")
-    return parse_date(value)
+def _html_first(root: Any, *tags: str) -> Any:
+    """The first element of the first of tags present (tags in order of preference)."""
+    found = (root.find(f".//{tag}") for tag in tags)
+    return next((element for element in found if element is not None), None)
 
 
-def _read_pdf(path: Path, data: bytes) -> Draft:
-    from pypdf import PdfReader
+def _html_title(root: Any) -> str:
+    og = root.find(".//meta[@property='og:title']")
+    heading = _html_first(root, "h1", "title")
+    text = _html_text(heading, " ") if heading is not None else ""
+    return normalize((og.get("content") if og is not None else "") or text).strip()
 
+
+def _html_date(root: Any) -> dt.date | None:
+    meta = root.find(".//meta[@property='article:published_time']")
+    time = root.find(".//time[@datetime]")
+    value = (meta.get("content") if meta is not None else "") or ""
+    return parse_date(value or (time.get("datetime") if time is not None else ""))
+
+
+def _read_pdf(path: Path, data: bytes, limits: Limits) -> Draft:
+    from pypdf import PdfReader, apply_configuration, get_configuration
+    from pypdf.errors import LimitReachedError
+
+    label = f"`{path.name}`: "
+    cap = limits.unpacked_bytes  # pypdf checks each stream it inflates against these
+    names = ("zlib", "lzw", "run_length", "brotli", "jbig2", "array_based_stream")
+    caps = {f"{name}_maximum_output_length": cap for name in names}
+    config = get_configuration().with_overwrites(**caps, image_maximum_buffer_size=cap)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError(f"`{path.name}`: password-protected PDF; save an unprotected copy")
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+        with apply_configuration(config):
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise IngestError(f"{label}password-protected PDF; save an unprotected copy")
+            text = "\n".join(_pdf_pages(label, reader, limits))
+    except LimitReachedError:
+        raise over_limit(label, "a compressed stream", f"{format_size(cap)} unpacked-size",
+                         "MAX_UNPACKED_MB") from None
     except IngestError:
         raise
     except Exception as error:  # pypdf raises many types for damaged files
-        raise IngestError(f"`{path.name}`: corrupt PDF ({error}); re-export it") from error
+        raise IngestError(f"{label}corrupt PDF ({error}); re-export it") from error
     if not text.strip():
-        raise IngestError(
-            f"`{path.name}`: no text layer (scanned image?); run OCR or export it with text"
-        )
+        raise IngestError(f"{label}no text layer (scanned image?); run OCR or export it with text")
     return draft_from_paragraphs(path, _pdf_paragraphs(text))
+
+
+def _pdf_pages(label: str, reader: Any, limits: Limits) -> Iterator[str]:
+    """The text of each page, stopping with an error once the text limit is passed."""
+    size = 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        size += len(text) + 1
+        if size > limits.text_chars:
+            raise over_limit(label, "the text", f"{limits.text_chars:,}-character text",
+                             "MAX_TEXT_CHARS")
+        yield text
 
 
 def _pdf_paragraphs(text: str) -> list[str]:
@@ -174,28 +274,138 @@ def _pdf_paragraphs(text: str) -> list[str]:
     lines = [line.strip() for line in normalize(text).split("\n")]
     longest = max(len(line) for line in lines)
     paragraphs: list[str] = []
-    current = ""
+    parts: list[str] = []  # joined once per paragraph: appending to a str is quadratic
     for line, following in zip(lines, lines[1:] + [""], strict=True):
-        if line:
-            joiner = "" if current.endswith("-") and line[:1].islower() else " "
-            current = (current[:-1] if joiner == "" else current + joiner) + line
-            current = current.strip()
+        if line and parts and parts[-1].endswith("-") and line[:1].islower():
+            parts[-1] = parts[-1][:-1]  # a word hyphenated across lines
+            parts.append(line)
+        elif line:
+            parts.extend([" ", line] if parts else [line])
         ends = line[-1:] in '.!?:"' and following[:1].isupper()
-        if current and (not line or not following or ends or len(line) < 0.7 * longest):
-            paragraphs.append(current)
-            current = ""
+        if parts and (not line or not following or ends or len(line) < 0.7 * longest):
+            paragraphs.append("".join(parts).strip())
+            parts = []
     return [p for block in paragraphs for p in split_paragraphs(block)]
 
 
-def _read_docx(path: Path, data: bytes) -> Draft:
-    import docx
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+# run content -> its text, as python-docx's Run.text reads it (w:br is read from its type)
+_RUN_TEXT = {_W + "t": "", _W + "tab": "\t", _W + "ptab": "\t", _W + "cr": "\n"}
+_RUN_TEXT |= {_W + "br": "\n", _W + "noBreakHyphen": "-"}
+# no entity expansion (billion laughs), no network, libxml2's default size caps
+_XML_SAFE: dict[str, Any] = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 
+
+def _read_docx(path: Path, data: bytes, limits: Limits) -> Draft:
+    label = f"`{path.name}`: "
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as error:  # zipfile, lxml and python-docx each raise their own types
-        raise IngestError(f"`{path.name}`: corrupt DOCX; open it in Word and save again") from error
-    text = "\n\n".join(paragraph.text for paragraph in document.paragraphs)
-    return draft_from_paragraphs(path, split_paragraphs(text))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            part = _main_part(archive)
+            with _open_part(label, archive, part, limits) as stream:
+                paragraphs = list(_docx_paragraphs(label, stream, limits))
+    except IngestError:
+        raise
+    except Exception as error:  # zipfile, zlib and lxml each raise their own types
+        raise IngestError(f"{label}corrupt DOCX; open it in Word and save again") from error
+    return draft_from_paragraphs(path, split_paragraphs("\n\n".join(paragraphs)))
+
+
+def _main_part(archive: zipfile.ZipFile) -> str:
+    """The document part named by the package relationships (usually word/document.xml)."""
+    from lxml import etree
+
+    if archive.getinfo("_rels/.rels").file_size > MB:
+        raise ValueError("oversized _rels/.rels")
+    rels = etree.fromstring(archive.read("_rels/.rels"), etree.XMLParser(**_XML_SAFE))
+    for rel in rels.iter(_RELATIONSHIP):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            return str(rel.get("Target", "")).lstrip("/")
+    raise KeyError("no officeDocument relationship")
+
+
+def _open_part(label: str, archive: zipfile.ZipFile, name: str, limits: Limits) -> _CappedPart:
+    """A stream of one part that refuses to unpack more than the limit, declared or actual."""
+    declared = archive.getinfo(name).file_size
+    if declared > limits.unpacked_bytes:
+        raise _unpacked_error(label, name, f" ({format_size(declared)})", limits)
+    return _CappedPart(archive.open(name), label, name, limits)
+
+
+def _unpacked_error(label: str, name: str, size: str, limits: Limits) -> IngestError:
+    limit = f"{format_size(limits.unpacked_bytes)} unpacked-size"
+    return over_limit(label, f"{name} unpacked{size}", limit, "MAX_UNPACKED_MB")
+
+
+class _CappedPart:
+    """Reads a zip member, counting the bytes inflated, and fails past the limit.
+
+    zipfile already stops at the member's declared size; counting here bounds the part
+    whatever its header says.
+    """
+
+    def __init__(self, raw: IO[bytes], label: str, name: str, limits: Limits) -> None:
+        self.raw, self.label, self.name, self.limits, self.total = raw, label, name, limits, 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to size bytes (64 KiB at most: never one unbounded read)."""
+        data = self.raw.read(size if 0 < size <= 2**16 else 2**16)
+        self.total += len(data)
+        if self.total > self.limits.unpacked_bytes:
+            raise _unpacked_error(self.label, self.name, "", self.limits)
+        return data
+
+    def __enter__(self) -> _CappedPart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
+
+
+def _docx_paragraphs(label: str, stream: _CappedPart, limits: Limits) -> Iterator[str]:
+    """The text of the body's paragraphs, as python-docx reads them, parsed as a stream:
+    each element is dropped once read, so memory stays flat whatever the XML holds."""
+    from lxml import etree
+
+    parts: list[str] = []
+    size = 0
+    for _, element in etree.iterparse(stream, events=("end",), **_XML_SAFE):
+        if element.tag in _RUN_TEXT and _in_body_run(element):
+            parts.append(_run_text(element))
+        elif element.tag == _W + "p" and _parent_tag(element) == _W + "body" and parts:
+            size += sum(map(len, parts)) + 2
+            if size > limits.text_chars:
+                raise over_limit(label, "the text", f"{limits.text_chars:,}-character text",
+                                 "MAX_TEXT_CHARS")
+            yield "".join(parts)
+            parts = []
+        element.clear(keep_tail=True)
+        while element.getprevious() is not None:  # drop what was read before this element
+            del element.getparent()[0]
+
+
+def _run_text(element: Any) -> str:
+    if element.tag == _W + "t":
+        return str(element.text or "")
+    if element.tag == _W + "br" and element.get(_W + "type", "textWrapping") != "textWrapping":
+        return ""  # page and column breaks
+    return _RUN_TEXT[element.tag]
+
+
+def _in_body_run(element: Any) -> bool:
+    """Run content of a body paragraph (directly or in a hyperlink), not of a table or box."""
+    run = element.getparent()
+    if run is None or run.tag != _W + "r":
+        return False
+    paragraph = run.getparent()
+    if _parent_tag(run) == _W + "hyperlink":
+        paragraph = paragraph.getparent()
+    return _parent_tag(paragraph) == _W + "body" and paragraph.tag == _W + "p"
+
+
+def _parent_tag(element: Any) -> str:
+    parent = element.getparent() if element is not None else None
+    return str(parent.tag) if parent is not None else ""
 
 
 READERS = {".txt": read_text, ".md": read_text, ".html": _read_html, ".htm": _read_html}
@@ -219,6 +429,7 @@ def apply_meta(label: str, draft: Draft, meta: dict[str, Any]) -> Draft:
 
 
 def parse_people(value: Any) -> tuple[Person, ...]:
+    """People given as metadata: "Name | Role" strings or {"name", "role"} objects."""
     items = value if isinstance(value, list) else [value]
     people = []
     for item in items:

@@ -9,12 +9,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from assistant.chunk import chunk_release
+from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.formats import READERS, Draft, apply_meta, decode
+from assistant.formats import (
+    READERS,
+    Draft,
+    Limits,
+    apply_meta,
+    check_text,
+    decode,
+    format_size,
+    over_limit,
+)
 from assistant.text import extract_people, find_date, normalize, parse_date, split_paragraphs
 from assistant.types import Release
 
-__all__ = ["SUPPORTED_SUFFIXES", "discover", "load_file", "load_file_partial", "source_for"]
+__all__ = ["SUPPORTED_SUFFIXES", "Limits", "discover", "load_file", "load_file_partial"]
+__all__ += ["source_for"]
 __all__ += ["extract_people", "find_date", "parse_date"]  # re-exported from assistant.text
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"})
@@ -40,40 +52,76 @@ def _walk(root: Path) -> list[Path]:
     )
 
 
-def load_file(path: Path) -> list[Release]:
+def default_limits() -> Limits:
+    """The limits of the environment's settings (ASSISTANT_MAX_*)."""
+    return Limits.from_settings(Settings())
+
+
+def load_file(path: Path, limits: Limits | None = None) -> list[Release]:
     """Read one file into releases; raise IngestError if nothing in it is usable."""
-    releases, problems = load_file_partial(path)
+    releases, problems = load_file_partial(path, limits)
     if not releases:
         raise IngestError(problems[0] if problems else f"`{Path(path).name}`: no releases found")
     return releases
 
 
-def load_file_partial(path: Path) -> tuple[list[Release], list[str]]:
+def load_file_partial(
+    path: Path, limits: Limits | None = None
+) -> tuple[list[Release], list[str]]:
     """Read one file: the good releases and one-line problems with the rest (jsonl lines)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    return _load(Path(path), limits or default_limits())
+
+
+def _load(path: Path, limits: Limits) -> tuple[list[Release], list[str]]:
+    data = _read_bytes(path, limits)
+    if path.suffix.lower() == ".jsonl":
+        return _load_jsonl(path, data, limits)
+    sidecar = _read_sidecar(path, limits)
+    label = f"`{path.name}`: "
+    draft = apply_meta(label, READERS[path.suffix.lower()](path, data, limits), sidecar)
+    release = _release(path, draft, sidecar)
+    _check_chunks(label, release, limits)
+    return [release], []
+
+
+def _read_bytes(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, read only once it is known to be supported and within the limit."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise IngestError(f"`{path.name}`: unsupported file type; convert it to one of {supported}")
     if not path.is_file():
         raise IngestError(f"`{path}`: file not found; check the path")
-    data = path.read_bytes()
+    _check_size(path, path.stat().st_size, limits)
+    with path.open("rb") as file:
+        data = file.read(limits.file_bytes + 1)  # the file may have grown since stat
+    _check_size(path, len(data), limits)
     if not data.strip():
         raise IngestError(f"`{path.name}`: empty file; add the release text or remove the file")
-    if suffix == ".jsonl":
-        return _load_jsonl(path, data)
-    sidecar = _read_sidecar(path)
-    draft = apply_meta(f"`{path.name}`: ", READERS[suffix](path, data), sidecar)
-    return [_release(path, draft, sidecar)], []
+    return data
+
+
+def _check_size(path: Path, size: int, limits: Limits) -> None:
+    if size > limits.file_bytes:
+        limit = f"{format_size(limits.file_bytes)} file"
+        raise over_limit(f"`{path.name}`: ", format_size(size), limit, "MAX_FILE_MB")
+
+
+def _check_chunks(label: str, release: Release, limits: Limits) -> None:
+    """Refuse a release that would make more chunks than the limit (hours of embedding)."""
+    count = len(chunk_release(release, limits.chunk_words, limits.chunk_max_paragraphs))
+    if count > limits.release_chunks:
+        limit = f"{limits.release_chunks:,}-chunk per-release"
+        raise over_limit(label, f"{count:,} chunks", limit, "MAX_RELEASE_CHUNKS")
 
 
 # --- metadata, ids and hashes -------------------------------------------------------------
 
 
-def _read_sidecar(path: Path) -> dict[str, Any]:
+def _read_sidecar(path: Path, limits: Limits) -> dict[str, Any]:
     sidecar = path.with_name(path.name + ".meta.json")
     if not sidecar.is_file():
         return {}
+    _check_size(sidecar, sidecar.stat().st_size, limits)
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -123,19 +171,20 @@ def _short_hash(text: str) -> str:
 # --- jsonl: one release per line -----------------------------------------------------------
 
 
-def _load_jsonl(path: Path, data: bytes) -> tuple[list[Release], list[str]]:
+def _load_jsonl(path: Path, data: bytes, limits: Limits) -> tuple[list[Release], list[str]]:
     releases, problems = [], []
     for number, line in enumerate(decode(path, data).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            releases.append(_jsonl_release(path, number, line))
+            releases.append(_jsonl_release(path, number, line, limits))
         except IngestError as error:
             problems.append(f"{path.name} line {number}: {error}")
     return releases, problems
 
 
-def _jsonl_release(path: Path, number: int, line: str) -> Release:
+def _jsonl_release(path: Path, number: int, line: str, limits: Limits) -> Release:
+    check_text("", line, limits)
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
@@ -158,4 +207,6 @@ def _jsonl_release(path: Path, number: int, line: str) -> Release:
     meta = {key: record.get(key) for key in ("subtitle", "date", "source", "people")}
     draft = apply_meta("", draft, meta)
     rid = re.sub(r"[^A-Za-z0-9_.-]", "_", str(record.get("id") or ""))
-    return _release(path, draft, rid=rid or _short_hash(f"{source_for(path)}#{number}"))
+    release = _release(path, draft, rid=rid or _short_hash(f"{source_for(path)}#{number}"))
+    _check_chunks("", release, limits)
+    return release

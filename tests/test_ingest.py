@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.ingest import discover, load_file, load_file_partial, source_for
+from assistant.ingest import Limits, discover, load_file, load_file_partial, source_for
 from assistant.types import Person
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -298,6 +301,57 @@ def test_source_of_a_file_extends_the_source_of_its_folder(
     monkeypatch.chdir(tmp_path)
     for found in discover([write(tmp_path / "corpus" / "sub" / "r.txt", "x")]):
         assert source_for(found).startswith(source_for(Path(folder)).rstrip("/") + "/")
+
+
+def _docx_file(path: Path, paragraphs: list[str]) -> Path:
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    document.save(str(path))
+    return path
+
+
+def _limits(**changes: int) -> Limits:
+    return replace(Limits.from_settings(Settings()), **changes)
+
+
+LONG = ["Judul Panjang", *(f"Paragraf {i} berisi beberapa kata saja." for i in range(20))]
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("r.txt", lambda p: write(p, "\n\n".join(LONG))),
+        ("r.md", lambda p: write(p, "# " + "\n\n".join(LONG))),
+        ("r.html", lambda p: write(p, "<h1>Judul</h1>" + "".join(f"<p>{t}</p>" for t in LONG))),
+        ("r.pdf", lambda p: _pdf(p, LONG)),
+        ("r.docx", lambda p: _docx_file(p, LONG)),
+    ],
+)
+def test_each_reader_refuses_text_over_the_limit(tmp_path: Path, name: str, make: Any) -> None:
+    path = make(tmp_path / name)
+    assert load_file(path, _limits(text_chars=10_000))[0].paragraphs
+    with pytest.raises(IngestError) as error:
+        load_file_partial(path, _limits(text_chars=300))
+    message = str(error.value)
+    assert message.startswith(f"`{name}`: ") and "\n" not in message
+    assert "300-character text limit (ASSISTANT_MAX_TEXT_CHARS)" in message
+
+
+def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "0.1")
+    big = write(tmp_path / "big.txt", "Judul\n\n" + "kata " * 30_000)
+    with pytest.raises(IngestError, match=r"`big.txt`: 146.5 KB is over the 102.4 KB file limit"):
+        load_file(big)
+    path = write(tmp_path / "r.txt", "Judul\n\n" + BODY)
+    monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "1")
+    monkeypatch.setenv("ASSISTANT_MAX_RELEASE_CHUNKS", "1")
+    monkeypatch.setenv("ASSISTANT_CHUNK_WORDS", "10")
+    with pytest.raises(IngestError, match=r"2 chunks is over the 1-chunk per-release limit"):
+        load_file(path)
+    assert load_file(path, _limits(release_chunks=2))[0].title == "Judul"
 
 
 def test_discover(tmp_path: Path) -> None:
