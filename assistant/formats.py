@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +24,7 @@ from assistant.types import Person
 
 MB = 2**20
 _DATELINE = re.compile(r"^[A-Z][A-Z .,/()]{1,40} - ")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # not tab, newline, form feed
 
 
 @dataclass(frozen=True)
@@ -84,26 +86,39 @@ class Draft:
     people: tuple[Person, ...] = ()
     url: str = ""
     source: str = ""
+    notes: tuple[str, ...] = ()  # warnings for the ingest report, e.g. the encoding assumed
 
 
-def decode(path: Path, data: bytes) -> str:
-    """The text of data: UTF-8 (with or without a BOM) or UTF-16 with a BOM."""
+def decode(path: Path, data: bytes) -> tuple[str, str]:
+    """The text and its encoding: UTF-8, UTF-16 with a BOM, else Windows-1252, else Latin-1."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in data:
-        raise IngestError(f"`{path.name}`: binary file, not text; export it as .txt, .pdf or .docx")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise IngestError(f"`{path.name}`: not UTF-8 text; save it as UTF-8") from None
+        with suppress(UnicodeDecodeError):
+            return data.decode("utf-16"), "UTF-16"
+    if b"\x00" not in data:
+        with suppress(UnicodeDecodeError):
+            return data.decode("utf-8-sig"), "UTF-8"
+        for encoding in ("Windows-1252", "Latin-1"):
+            with suppress(UnicodeDecodeError):
+                text = data.decode(encoding)
+                # more than 1% control characters (and more than a stray one): not text
+                if _CONTROL.subn("", text)[1] <= 1 + len(text) // 100:
+                    return text, encoding
+    raise IngestError(f"`{path.name}`: binary file, not text; export it as .txt, .pdf or .docx")
+
+
+def encoding_notes(path: Path, encoding: str) -> tuple[str, ...]:
+    """A note saying which legacy encoding was assumed; none for UTF-8 and UTF-16."""
+    if encoding.startswith("UTF-"):
+        return ()
+    return (
+        f"`{path.name}`: not UTF-8, read as {encoding}; "
+        "if accented letters look wrong, save it as UTF-8 and ingest again",
+    )
 
 
 def read_text(path: Path, data: bytes, limits: Limits) -> Draft:
     """A plain-text or Markdown release, with optional front matter."""
-    text = decode(path, data)
+    text, encoding = decode(path, data)
     check_text(f"`{path.name}`: ", text, limits)
     front, text = _split_front_matter(path, text)
     if path.suffix.lower() == ".md":
@@ -112,7 +127,8 @@ def read_text(path: Path, data: bytes, limits: Limits) -> Draft:
     title = normalize(front.get("title", "")).strip()
     if title and paragraphs and paragraphs[0].split("\n")[0] != title:
         paragraphs.insert(0, title)  # the front matter title stands in for a title line
-    return apply_meta(f"`{path.name}`: ", draft_from_paragraphs(path, paragraphs), front)
+    draft = replace(draft_from_paragraphs(path, paragraphs), notes=encoding_notes(path, encoding))
+    return apply_meta(f"`{path.name}`: ", draft, front)
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
@@ -180,7 +196,7 @@ def _read_html(path: Path, data: bytes, limits: Limits) -> Draft:
     from lxml import etree
 
     label = f"`{path.name}`: "
-    text = decode(path, data)  # same encoding rules as plain text
+    text, encoding = decode(path, data)  # same encoding rules as plain text
     parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True)
     try:
         root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
@@ -199,9 +215,10 @@ def _read_html(path: Path, data: bytes, limits: Limits) -> Draft:
         paragraphs = split_paragraphs(check_text(label, whole, limits))
     if not paragraphs:
         raise IngestError(f"{label}no text in the page; save the article page itself")
+    notes = encoding_notes(path, encoding)
     if not title:
-        return replace(draft_from_paragraphs(path, paragraphs), date=date)
-    return Draft(title=title, paragraphs=tuple(paragraphs), date=date)
+        return replace(draft_from_paragraphs(path, paragraphs), date=date, notes=notes)
+    return Draft(title=title, paragraphs=tuple(paragraphs), date=date, notes=notes)
 
 
 def _html_text(element: Any, separator: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,15 @@ from assistant.formats import (
     apply_meta,
     check_text,
     decode,
+    encoding_notes,
     format_size,
     over_limit,
 )
 from assistant.text import extract_people, find_date, normalize, parse_date, split_paragraphs
 from assistant.types import Release
 
-__all__ = ["SUPPORTED_SUFFIXES", "Limits", "discover", "load_file", "load_file_partial"]
-__all__ += ["source_for"]
+__all__ = ["SUPPORTED_SUFFIXES", "Limits", "LoadedFile", "discover", "load_file"]
+__all__ += ["load_file_partial", "read_file", "source_for"]
 __all__ += ["extract_people", "find_date", "parse_date"]  # re-exported from assistant.text
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"})
@@ -52,6 +54,20 @@ def _walk(root: Path) -> list[Path]:
     )
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """One file read: its key (source_for), good releases, one-line problems and notes.
+
+    A file with problems failed (wholly, or some jsonl lines); notes are warnings only,
+    such as the legacy encoding a file was read in.
+    """
+
+    file: str
+    releases: tuple[Release, ...] = ()
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 def default_limits() -> Limits:
     """The limits of the environment's settings (ASSISTANT_MAX_*)."""
     return Limits.from_settings(Settings())
@@ -69,10 +85,19 @@ def load_file_partial(
     path: Path, limits: Limits | None = None
 ) -> tuple[list[Release], list[str]]:
     """Read one file: the good releases and one-line problems with the rest (jsonl lines)."""
-    return _load(Path(path), limits or default_limits())
+    loaded = _load(Path(path), limits or default_limits())
+    return list(loaded.releases), list(loaded.problems)
 
 
-def _load(path: Path, limits: Limits) -> tuple[list[Release], list[str]]:
+def read_file(path: Path, limits: Limits | None = None) -> LoadedFile:
+    """Read one file, never raising IngestError: a file that cannot be read has one problem."""
+    try:
+        return _load(Path(path), limits or default_limits())
+    except IngestError as error:
+        return LoadedFile(source_for(path), problems=(str(error),))
+
+
+def _load(path: Path, limits: Limits) -> LoadedFile:
     data = _read_bytes(path, limits)
     if path.suffix.lower() == ".jsonl":
         return _load_jsonl(path, data, limits)
@@ -81,7 +106,7 @@ def _load(path: Path, limits: Limits) -> tuple[list[Release], list[str]]:
     draft = apply_meta(label, READERS[path.suffix.lower()](path, data, limits), sidecar)
     release = _release(path, draft, sidecar)
     _check_chunks(label, release, limits)
-    return [release], []
+    return LoadedFile(source_for(path), (release,), notes=draft.notes)
 
 
 def _read_bytes(path: Path, limits: Limits) -> bytes:
@@ -171,16 +196,18 @@ def _short_hash(text: str) -> str:
 # --- jsonl: one release per line -----------------------------------------------------------
 
 
-def _load_jsonl(path: Path, data: bytes, limits: Limits) -> tuple[list[Release], list[str]]:
+def _load_jsonl(path: Path, data: bytes, limits: Limits) -> LoadedFile:
     releases, problems = [], []
-    for number, line in enumerate(decode(path, data).splitlines(), start=1):
+    text, encoding = decode(path, data)
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             releases.append(_jsonl_release(path, number, line, limits))
         except IngestError as error:
             problems.append(f"{path.name} line {number}: {error}")
-    return releases, problems
+    notes = encoding_notes(path, encoding)
+    return LoadedFile(source_for(path), tuple(releases), tuple(problems), notes)
 
 
 def _jsonl_release(path: Path, number: int, line: str, limits: Limits) -> Release:

@@ -13,7 +13,15 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.ingest import Limits, discover, load_file, load_file_partial, source_for
+from assistant.ingest import (
+    Limits,
+    LoadedFile,
+    discover,
+    load_file,
+    load_file_partial,
+    read_file,
+    source_for,
+)
 from assistant.types import Person
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -231,7 +239,7 @@ def test_jsonl_problems(tmp_path: Path, line: str, problem: str) -> None:
         ("kosong.txt", b"", "empty file"),
         ("spasi.txt", b"  \n\n ", "empty file"),
         ("biner.txt", b"PK\x03\x04\x00\x00binary\x00", "binary file"),
-        ("latin.txt", b"Caf\xe9 di Jakarta \xe0 la carte", "not UTF-8 text; save it as UTF-8"),
+        ("kontrol.txt", bytes(range(1, 32)) * 40 + b"\xff\xfe teks", "binary file"),
         ("rusak.pdf", b"%PDF-1.4\n\x8f\x12 garbage \x00\x01 not a pdf", "corrupt PDF"),
         ("rusak.docx", b"this is not a zip archive at all", "corrupt DOCX"),
         ("catatan.rtf", b"{\\rtf1 teks}", "unsupported file type"),
@@ -253,10 +261,48 @@ def test_pdf_without_text_layer(tmp_path: Path) -> None:
         load_file(_pdf(tmp_path / "scan.pdf", []))
 
 
-def test_utf16_and_bom_are_read(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_bytes(("Judul\n\n" + BODY).encode("utf-16"))
-    (tmp_path / "b.txt").write_bytes(("Judul\n\n" + BODY).encode("utf-8-sig"))
-    assert load_file(tmp_path / "a.txt")[0].title == load_file(tmp_path / "b.txt")[0].title
+ACCENTED = "Judul Café\n\nJAKARTA - Menko PMK meninjau « Sekolah Rakyat » pada Senin (2/10/2023)."
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "note"),
+    [
+        ("UTF-8", ACCENTED.encode("utf-8"), None),
+        ("UTF-8 with BOM", ACCENTED.encode("utf-8-sig"), None),
+        ("UTF-16 with BOM", ACCENTED.encode("utf-16"), None),
+        ("Windows-1252", ACCENTED.replace("«", "\u201c").encode("cp1252"), "read as Windows-1252"),
+        ("Latin-1", (ACCENTED + " \x81").encode("latin-1"), "read as Latin-1"),
+    ],
+)
+def test_encodings_are_detected(
+    tmp_path: Path, encoding: str, data: bytes, note: str | None
+) -> None:
+    path = tmp_path / "rilis.txt"
+    path.write_bytes(data)
+    loaded = read_file(path)
+    assert loaded.problems == () and len(loaded.releases) == 1
+    (release,) = loaded.releases
+    assert release.title == "Judul Café"
+    assert "Sekolah Rakyat" in release.paragraphs[0] and release.date == dt.date(2023, 10, 2)
+    if note is None:
+        assert loaded.notes == ()
+    else:
+        (message,) = loaded.notes
+        assert message.startswith("`rilis.txt`: not UTF-8, ") and note in message
+        assert "save it as UTF-8" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("suffix", [".html", ".jsonl"])
+def test_legacy_encoding_note_for_html_and_jsonl(tmp_path: Path, suffix: str) -> None:
+    text = {
+        ".html": "<html><head><title>Judul Café</title></head><body><p>Isi rilis.</p></body></html>",
+        ".jsonl": json.dumps({"title": "Judul Café", "text": "Isi rilis."}, ensure_ascii=False),
+    }[suffix]
+    path = tmp_path / f"rilis{suffix}"
+    path.write_bytes(text.encode("cp1252"))
+    loaded = read_file(path)
+    assert [r.title for r in loaded.releases] == ["Judul Café"]
+    assert len(loaded.notes) == 1 and "read as Windows-1252" in loaded.notes[0]
 
 
 def test_ids_and_hashes_are_stable(tmp_path: Path) -> None:
@@ -301,6 +347,15 @@ def test_source_of_a_file_extends_the_source_of_its_folder(
     monkeypatch.chdir(tmp_path)
     for found in discover([write(tmp_path / "corpus" / "sub" / "r.txt", "x")]):
         assert source_for(found).startswith(source_for(Path(folder)).rstrip("/") + "/")
+
+
+def test_read_file_reports_a_whole_file_failure_as_its_problem(tmp_path: Path) -> None:
+    path = write(tmp_path / "judul.txt", "Hanya Judul\n")
+    loaded = read_file(path)
+    assert loaded == LoadedFile(
+        source_for(path),
+        problems=("`judul.txt`: no body text after the title; add the release text",),
+    )
 
 
 def _docx_file(path: Path, paragraphs: list[str]) -> Path:
