@@ -202,6 +202,10 @@ class ChromaStore:
         They are then missing from the catalog, so the next ingest indexes them again.
         """
         catalog = self.releases()
+        if self.count() == sum(r.n_chunks for r in catalog.values()):
+            # every interrupted write leaves the totals apart (chunks deleted and not yet
+            # added, or added and not yet catalogued), so equal totals skip the full scan
+            return 0
         counts: dict[str, int] = {}
         for _, meta in self._paged(self._chunks, include=["metadatas"]):
             rid = str(meta["release_id"])
