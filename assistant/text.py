@@ -296,3 +296,13 @@ def _is_name_word(token: str) -> bool:
     if not (plain.isalpha() and token[0].isupper() and len(plain) > 1) or token in _NAME_STOPS:
         return False
     return not _is_role_word(token)
+
+
+def parse_iso_date(value: str | None) -> dt.date | None:
+    """A YYYY-MM-DD date (None for an empty value); ValueError says the format to use."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value.strip()!r} is not a date; use YYYY-MM-DD") from None
