@@ -89,6 +89,8 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
             bar.close()
     for reason in report.failed:
         click.echo(f"failed: {reason}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(report.summary())
     if report.failed:
         sys.exit(1)

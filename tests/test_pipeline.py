@@ -78,7 +78,6 @@ def _src(folder: Path) -> str:
 BAD_FILES = {
     "empty.txt": b"",
     "binary.txt": b"\x00\x01\x02\x03binary\x00",
-    "latin1.txt": "Judul\n\nIsi dengan karakter \xe9 yang rusak".encode("latin-1"),
     "corrupt.pdf": b"%PDF-1.4 this is not really a pdf",
     "corrupt.docx": b"PK\x03\x04 not a zip archive",
 }
@@ -204,3 +203,11 @@ def test_manifest_mirrors_provenance_and_catalog(fake_settings: Settings, folder
     assert manifest["provenance"]["schema"] == 2
     assert {r["n_chunks"] for r in manifest["releases"].values()} == {
         r.n_chunks for r in assistant.index.releases()}
+
+
+def test_legacy_encoding_is_indexed_with_a_note(fake_settings: Settings, folder: Path) -> None:
+    (folder / "lama.txt").write_bytes("Rilis lama\n\nKegiatan di Bekasi \u2013 Jawa Barat, "
+                                      "caf\xe9 rakyat.".encode("cp1252"))
+    report = build(fake_settings).index.ingest([folder])
+    assert len(report.added) == 3 and not report.failed
+    assert any("lama.txt" in n and "Windows-1252" in n for n in report.notes)
