@@ -361,7 +361,7 @@ def cached(path: Path, build: Callable[[Path], None]) -> Path:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _build_lock(path.parent):
+        with _build_lock(path):
             if not _verified(path):
                 _build_atomically(path, build)
     except PermissionError as exc:
@@ -406,10 +406,10 @@ def _write_text_atomically(path: Path, text: str) -> None:
 
 
 class _build_lock:  # noqa: N801 - used as a context manager, reads like one
-    """An exclusive lock file: two processes never convert into the same folder at once."""
+    """An exclusive lock per converted file: two processes never build the same file at once."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / ".convert.lock"
+    def __init__(self, target: Path) -> None:
+        self.path = target.with_name(f".{target.name}.lock")
 
     def __enter__(self) -> None:
         import fcntl

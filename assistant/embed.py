@@ -80,7 +80,7 @@ class FastE5Embeddings(Embedder):
     dim = 384
 
     def __init__(self, model_dir: Path, runtime: str = "onnx-int8",
-                 num_threads: int | None = None, batch_tokens: int = 8192) -> None:
+                 num_threads: int | None = None, batch_tokens: int = 2048) -> None:
         import threading
 
         if runtime not in self.RUNTIMES:
@@ -89,7 +89,11 @@ class FastE5Embeddings(Embedder):
         self.name = f"e5-fast:multilingual-e5-small-{runtime}"
         self.runtime, self.model_dir = runtime, Path(model_dir)
         self.num_threads = num_threads or min(8, len(os.sched_getaffinity(0)))
+        # float runtimes pad batches of similar length up to `batch_tokens`; int8 runs one
+        # text at a time: its activations share one scale per run, so in a batch a text's
+        # vector would depend on its neighbours and their padding (cosine 0.998 between the two)
         self.batch_tokens = batch_tokens
+        self.batch_rows = 1 if runtime.endswith("int8") else 64
         self._tokenizer: Any = None
         self._run: Any = None
         # tokenizer and sessions are shared: one batch at a time (the web app calls from threads)
@@ -112,7 +116,7 @@ class FastE5Embeddings(Embedder):
             self._load()
             encodings = self._tokenizer.encode_batch(texts)
             lengths = [len(e.ids) for e in encodings]
-            for rows in length_batches(lengths, self.batch_tokens):
+            for rows in length_batches(lengths, self.batch_tokens, self.batch_rows):
                 ids, mask = _padded([encodings[i].ids for i in rows])
                 out[rows] = self._run(ids, mask)
         return out
