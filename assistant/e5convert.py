@@ -542,8 +542,12 @@ def quantize_encoder_int8(encoder: E5Encoder) -> nn.Module:
 
 def quantize_int8(src: Path, dst: Path) -> None:
     """Dynamic int8 quantisation of the weight matmuls (per output channel), outliers kept float."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    names = {node.name for node in onnx.load(str(src)).graph.node}
+    if missing := set(_INT8_FLOAT_NODES) - names:  # the exporter renamed them: fail loudly
+        raise RuntimeError(f"ONNX export has no nodes {sorted(missing)} to keep float32")
     quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
                      reduce_range=False, op_types_to_quantize=["MatMul"],
                      nodes_to_exclude=list(_INT8_FLOAT_NODES),
