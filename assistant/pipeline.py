@@ -143,7 +143,7 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     settings = settings or Settings()
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    embedder: Embedder = make_embedder(settings.embedder)
+    embedder: Embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
     if embedding_cache:
         embedder = CachedEmbeddings(embedder, embedding_cache)
     sentence_embedder = CachedEmbeddings(embedder, index_dir / "sentence-cache.sqlite")
