@@ -18,8 +18,8 @@ from typing import Any, cast
 from assistant import metrics
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.index import threshold_of
 from assistant.pipeline import Assistant, build
-from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
 from assistant.retrieve import MODES, Filters, Mode
 from assistant.schema import citation_out
 from assistant.store import ChromaStore
@@ -33,16 +33,13 @@ DEPTH = 10  # retrieval metrics look at the top 10 chunks
 
 
 def current_threshold(settings: Settings) -> tuple[float, str]:
-    """The refusal threshold `ask` would use now, and where it comes from."""
-    if settings.refusal_threshold is not None:
-        return settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
-    if settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists():
-        store = ChromaStore.open(str(settings.index_dir), settings.chroma_url,
-                                 settings.collection)
-        stored = store.provenance().get("refusal_threshold")
-        if stored is not None:
-            return float(stored), f"calibrated in {settings.chroma_url or settings.index_dir}"
-    return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+    """The refusal threshold `ask` would use now, and where it comes from (store only)."""
+    provenance: dict[str, Any] = {}
+    if settings.refusal_threshold is None and (
+            settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists()):
+        provenance = ChromaStore.open(str(settings.index_dir), settings.chroma_url,
+                                      settings.collection).provenance()
+    return threshold_of(settings, provenance)
 
 
 def temporary_assistant(settings: Settings, index_dir: Path, threshold: float,

@@ -81,8 +81,11 @@ class Handlers:
             raise gr.Error(str(exc)) from exc
 
     def _ask(self, question: str, since: str | None, until: str | None) -> Answer:
-        events = list(self._stream(question, since, until))
-        return next(e for e in reversed(events) if isinstance(e, Answer))
+        start, end = _date(since, "since"), _date(until, "until")
+        try:
+            return self.assistant.ask(question, since=start, until=end)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from exc
 
     def ask(self, question: str, since: str = "", until: str = "") -> dict[str, Any]:
         """Answer a question (dates YYYY-MM-DD, optional); the `assistant ask --json` object."""

@@ -79,11 +79,12 @@ class Indexer:
     # reading ------------------------------------------------------------------------------
 
     def _load(self) -> IndexState:
-        generation = self.store.generation()  # first: a write after it is seen next time
+        # generation and provenance first: a write after them is seen at the next check
+        generation, provenance = self.store.meta()
         catalog = self.store.releases()
         self.lexical.sync({rid: r.content_hash for rid, r in catalog.items()},
                           self.store.lexical_docs)
-        return IndexState(generation, self.store.provenance(), catalog)
+        return IndexState(generation, provenance, catalog)
 
     def refresh(self, force: bool = False) -> IndexState:
         """The current snapshot, re-read if another process changed the index."""
@@ -113,12 +114,7 @@ class Indexer:
 
     def refusal_threshold(self) -> tuple[float, str]:
         """The threshold `ask` uses and where it comes from (setting, index, default)."""
-        if self.settings.refusal_threshold is not None:
-            return self.settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
-        stored = self._state.provenance.get("refusal_threshold")
-        if stored is not None:
-            return float(stored), f"calibrated in {self.where}"
-        return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+        return threshold_of(self.settings, self._state.provenance)
 
     @property
     def where(self) -> str:
@@ -275,6 +271,16 @@ class Indexer:
         state = self.refresh(force=True)
         if not self.settings.chroma_url:
             write_manifest(Path(self.settings.index_dir), state)
+
+
+def threshold_of(settings: Settings, provenance: dict[str, Any]) -> tuple[float, str]:
+    """The refusal threshold and its origin: the setting, else the index's, else the default."""
+    if settings.refusal_threshold is not None:
+        return settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
+    stored = provenance.get("refusal_threshold")
+    if stored is not None:
+        return float(stored), f"calibrated in {settings.chroma_url or settings.index_dir}"
+    return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
 
 
 def write_manifest(index_dir: Path, state: IndexState) -> None:

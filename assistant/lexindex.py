@@ -143,8 +143,9 @@ class LexicalIndex:
             self.remove(rid)
         for rid, docs in _by_release(fetch(missing)).items():
             self.put(rid, truth[rid], docs)
-        for rid in set(missing) - set(_seen(missing, self.releases())):
-            self.put(rid, truth[rid], [])  # a release with no chunks
+        for rid in missing:
+            if rid not in self._releases:
+                self.put(rid, truth[rid], [])  # a release with no chunks
         return len(missing), len(stale)
 
     def _put(self, release_id: str, content_hash: str, docs: Sequence[LexicalDoc]) -> None:
@@ -244,6 +245,3 @@ def _by_release(docs: Iterable[LexicalDoc]) -> dict[str, list[LexicalDoc]]:
         out.setdefault(doc.release_id, []).append(doc)
     return out
 
-
-def _seen(wanted: Iterable[str], have: Mapping[str, str]) -> list[str]:
-    return [rid for rid in wanted if rid in have]

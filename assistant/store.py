@@ -127,12 +127,17 @@ class ChromaStore:
 
     def provenance(self) -> dict[str, Any]:
         """The recorded embedder, chunking and calibration of this index ({} when new)."""
-        meta = self._meta()
-        return json.loads(meta["provenance"]) if "provenance" in meta else {}
+        return self.meta()[1]
 
     def generation(self) -> str:
         """A token that changes with every write to the index ("" for a new index)."""
         return str(self._meta().get("generation", ""))
+
+    def meta(self) -> tuple[str, dict[str, Any]]:
+        """The generation and the provenance, in one read."""
+        meta = self._meta()
+        provenance = json.loads(meta["provenance"]) if "provenance" in meta else {}
+        return str(meta.get("generation", "")), provenance
 
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the index provenance (replaces the previous record)."""

@@ -76,18 +76,29 @@ def test_add_edit_delete_sync_stay_equal_to_a_full_rebuild(
     _assert_matches_full_rebuild(watched)
 
 
-def test_a_restart_loads_the_log_and_fetches_nothing(
-        fake_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def fetched(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The release ids each lexical fetch from the store asked for."""
     from assistant.store import ChromaStore
 
+    calls: list[set[str]] = []
+    real = ChromaStore.lexical_docs
+    monkeypatch.setattr(ChromaStore, "lexical_docs",
+                        lambda self, ids: (calls.append(set(ids)), real(self, ids))[1])
+    return calls
+
+
+def _two_releases(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
     write_release(corpus, "a.txt")
     write_release(corpus, "b.txt", VOCATIONAL_RELEASE)
-    build(fake_settings).index.ingest([corpus])
-    fetched: list[set[str]] = []
-    real = ChromaStore.lexical_docs
-    monkeypatch.setattr(ChromaStore, "lexical_docs",
-                        lambda self, ids: (fetched.append(set(ids)), real(self, ids))[1])
+    return corpus
+
+
+def test_a_restart_loads_the_log_and_fetches_nothing(
+        fake_settings: Settings, tmp_path: Path, fetched: list[set[str]]) -> None:
+    build(fake_settings).index.ingest([_two_releases(tmp_path)])
+    fetched.clear()
     restarted = build(fake_settings)
     assert len(restarted.index.lexical.releases()) == 2
     assert fetched == [set()]
@@ -95,21 +106,12 @@ def test_a_restart_loads_the_log_and_fetches_nothing(
 
 
 def test_a_torn_log_is_repaired_by_fetching_only_what_it_lost(
-        fake_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.store import ChromaStore
-
-    corpus = tmp_path / "corpus"
-    write_release(corpus, "a.txt")
-    write_release(corpus, "b.txt", VOCATIONAL_RELEASE)
-    first = build(fake_settings)
-    first.index.ingest([corpus])
+        fake_settings: Settings, tmp_path: Path, fetched: list[set[str]]) -> None:
+    build(fake_settings).index.ingest([_two_releases(tmp_path)])
     log = Path(fake_settings.index_dir) / "lexical.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines()
     log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40], encoding="utf-8")  # a crash
-    fetched: list[set[str]] = []
-    real = ChromaStore.lexical_docs
-    monkeypatch.setattr(ChromaStore, "lexical_docs",
-                        lambda self, ids: (fetched.append(set(ids)), real(self, ids))[1])
+    fetched.clear()
     restarted = build(fake_settings)
     assert len(fetched) == 1 and len(fetched[0]) == 1  # one release re-read, not all
     _assert_matches_full_rebuild(restarted)
