@@ -36,7 +36,6 @@ TEXT: dict[str, dict[str, str]] = {
         "deleted": "Dihapus: {title}", "select_first": "Pilih siaran pers di tabel dulu.",
         "too_many": "Terlalu banyak berkas: {n} dipilih, paling banyak {max} per unggahan. "
                     "Unggah dalam beberapa kali.",
-        "too_large": "terlalu besar ({size:.1f} MB; batas {max:g} MB per berkas)",
         "no_files": "Pilih berkas untuk diunggah dulu.",
         "ingested": "{summary}", "limits": "Batas: {files} berkas per unggahan, "
                                            "{mb:g} MB per berkas.",
@@ -76,7 +75,6 @@ TEXT: dict[str, dict[str, str]] = {
         "deleted": "Deleted: {title}", "select_first": "Select a release in the table first.",
         "too_many": "Too many files: {n} selected, at most {max} per upload. "
                     "Upload them in several goes.",
-        "too_large": "too large ({size:.1f} MB; limit {max:g} MB per file)",
         "no_files": "Choose files to upload first.",
         "ingested": "{summary}", "limits": "Limits: {files} files per upload, "
                                            "{mb:g} MB per file.",
