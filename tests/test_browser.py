@@ -115,6 +115,8 @@ def test_interface_language_switches_to_english(page, url: str) -> None:  # type
     page.get_by_text("English", exact=True).click()
     page.locator("#send", has_text="Send").wait_for()
     page.get_by_text("what did the deputies propose to Guangxi?").first.wait_for()  # examples
+    # the tabs re-render after the other labels: wait for them rather than race them
+    page.get_by_role("tab", name="Releases").wait_for()
     assert page.get_by_role("tab", name="Releases").count() == 1
     assert page.get_by_text("Evidence", exact=True).count() == 1
 
