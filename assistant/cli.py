@@ -204,14 +204,17 @@ def doctor(as_json: bool, repair: bool) -> None:
     from assistant.pipeline import examine
 
     settings = Settings()
-    if repair:
-        dropped = _build(settings).index.repair()
-        click.echo(f"repaired: {dropped} half-written releases dropped (re-index them with "
-                   "`assistant ingest DIR`); lexical index and manifest re-synced", err=True)
     try:
-        checks = diagnose(examine(settings))
+        evidence = examine(settings)  # first: it refuses a folder that holds no index
+        if repair:
+            dropped = _build(settings).index.repair()
+            click.echo(f"repaired: {dropped} half-written releases dropped (re-index them "
+                       "with `assistant ingest DIR`); lexical index and manifest re-synced",
+                       err=True)
+            evidence = examine(settings)
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc
+    checks = diagnose(evidence)
     where = settings.chroma_url or str(settings.index_dir)
     _print_checks(checks, where, as_json)
     sys.exit(0 if healthy(checks) else 1)

@@ -16,9 +16,9 @@ from pathlib import Path
 from assistant import followup
 from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
+from assistant.doctor import Evidence, gather
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
 from assistant.errors import QuestionError, StoreError
-from assistant.doctor import Evidence, gather
 from assistant.index import MANIFEST_NAME, Indexer
 from assistant.lexindex import LexicalIndex
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever

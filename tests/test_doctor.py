@@ -203,5 +203,7 @@ def test_plain_output_prints_ok_fail_and_the_repair(index: Path) -> None:
 def test_doctor_without_an_index_says_to_ingest(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "nothing"))
-    result = CliRunner().invoke(main, ["doctor"])
-    assert result.exit_code == 1 and "assistant ingest DIR" in result.output
+    for args in (["doctor"], ["doctor", "--repair"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "assistant ingest DIR" in result.output
+    assert not (tmp_path / "nothing").exists()  # --repair did not create an empty index
