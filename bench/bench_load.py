@@ -7,9 +7,10 @@ Unless --url names a running server, it indexes the sample corpus and --news rea
 there with a users file (login on, as deployed) and loads it. Each simulated staff member
 logs in with HTTP Basic and, with 1-3 s of thought between requests, asks a question (eval
 set questions with known answers, and news questions), lists releases, uploads a small
-release, or sends a 100 KB question (which must be refused at once with 422). Prints a
-markdown table (throughput, p50/p95/p99 per request type, errors, correct answers) and
-writes JSON to bench/results/. It asserts nothing.
+release, or sends a 100 KB question (which must be refused at once with 422). Before the
+load, the known-answer questions are asked once each, one at a time: the baseline of the
+same run. Prints a markdown table (throughput, p50/p95/p99 per request type, errors,
+correct answers) and writes JSON to bench/results/. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +155,29 @@ def wait_until_up(url: str, timeout: float = 300) -> None:
 # --- the run -----------------------------------------------------------------------------------
 
 
+def baseline(url: str, questions: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """Each known-answer question once, one at a time, before the load: the baseline the
+    loaded figures are compared with, measured in the same run on the same server."""
+    import requests
+
+    times, correct, failures = [], 0, 0
+    for question, answers in [(q, a) for q, a in questions if a]:
+        start = time.perf_counter()
+        response = requests.post(f"{url}/api/ask", json={"question": question}, auth=LOGIN,
+                                 timeout=300)
+        times.append((time.perf_counter() - start) * 1000)
+        failures += response.status_code != 200
+        text = response.json().get("answer", "").lower() if response.ok else ""
+        correct += any(a.lower() in text for a in answers)
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    result = {"name": "ask, one client at a time", "requests": len(times), "failures": failures,
+              "rps": round(len(times) / (sum(times) / 1000), 2), "p50_ms": cuts[49],
+              "p95_ms": cuts[94], "p99_ms": cuts[98]}
+    return {"clients": 1, "requests": [result], "total": None, "errors": {},
+            "answers_checked": len(times), "answers_correct": correct}
+
+
+
 def run_load(url: str, clients: int, duration: float) -> dict[str, Any]:
     """Run `clients` staff for `duration` seconds; per request type figures."""
     Staff.tally = {"known": 0, "correct": 0}
@@ -184,13 +209,15 @@ def table(runs: list[dict[str, Any]]) -> str:
     lines = ["| clients | request | count | req/s | p50 ms | p95 ms | p99 ms | errors |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in runs:
-        for r in sorted(run["requests"], key=lambda r: r["name"]) + [run["total"]]:
+        totals = [run["total"]] if run["total"] else []
+        for r in sorted(run["requests"], key=lambda r: r["name"]) + totals:
             lines.append(f"| {run['clients']} | {r['name']} | {r['requests']} | {r['rps']} | "
                          f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | "
                          f"{r['failures']} |")
-    checked = [f"{run['clients']} clients: {run['answers_correct']}/{run['answers_checked']}"
-               for run in runs]
-    return "\n".join(lines) + "\n\nknown-answer questions answered right: " + "; ".join(checked)
+    checked = [f"{run['clients']} client{'s' if run['clients'] > 1 else ''}: "
+               f"{run['answers_correct']}/{run['answers_checked']}" for run in runs]
+    return ("\n".join(lines) + "\n\nknown-answer questions (eval/sets/sample.jsonl) answered "
+            "right: " + "; ".join(checked))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -217,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         url = args.url or f"http://127.0.0.1:{args.port}"
         try:
             wait_until_up(url)
-            runs = [run_load(url, int(n), args.duration) for n in args.clients.split(",")]
+            runs = [baseline(url, Staff.questions)]
+            runs += [run_load(url, int(n), args.duration) for n in args.clients.split(",")]
         finally:
             if server:
                 server.terminate()
