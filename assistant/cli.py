@@ -155,6 +155,89 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+# the index ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list, exactly what GET /api/releases returns.")
+def releases(as_json: bool) -> None:
+    """List the indexed releases, newest first: id, date, title, chunks and source.
+
+    \b
+    assistant releases                 a table for people
+    assistant releases --json | jq .   the same objects as GET /api/releases
+    """
+    from assistant.schema import release_out
+
+    rows = [release_out(r) for r in _build().index.releases()]
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
+        return
+    click.echo(_release_table(rows))
+    click.echo(f"\n{len(rows)} releases, {sum(r.chunks for r in rows)} chunks")
+
+
+def _release_table(rows: list[Any]) -> str:
+    """Fixed-width columns; titles are cut to keep one release per line."""
+    lines = [f"{'ID':<16}  {'DATE':<10}  {'CHUNKS':>6}  {'TITLE':<50}  SOURCE"]
+    for r in rows:
+        title = r.title if len(r.title) <= 50 else r.title[:49] + "…"
+        lines.append(f"{r.id:<16}  {r.date or '-':<10}  {r.chunks:>6}  {title:<50}  {r.source}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--repair", is_flag=True,
+              help="First drop half-written releases, re-sync the lexical index and rewrite "
+                   "the manifest (then `assistant ingest DIR` re-indexes what was dropped).")
+def doctor(as_json: bool, repair: bool) -> None:
+    """Check that Chroma, the lexical index and the manifest agree; exit 1 when they do not.
+
+    Every check prints OK or FAIL; a failure says how to repair it. Checked: the embedder,
+    schema and vector size; every catalogued release has its chunks and no chunk lacks its
+    release; no release is stored twice; the lexical index (index/lexical.jsonl) holds the
+    catalogued releases and their chunks; manifest.json matches the store.
+    """
+    from assistant.doctor import diagnose, healthy
+    from assistant.pipeline import examine
+
+    settings = Settings()
+    try:
+        evidence = examine(settings)  # first: it refuses a folder that holds no index
+        if repair:
+            dropped = _build(settings).index.repair()
+            click.echo(f"repaired: {dropped} half-written releases dropped (re-index them "
+                       "with `assistant ingest DIR`); lexical index and manifest re-synced",
+                       err=True)
+            evidence = examine(settings)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    checks = diagnose(evidence)
+    where = settings.chroma_url or str(settings.index_dir)
+    _print_checks(checks, where, as_json)
+    sys.exit(0 if healthy(checks) else 1)
+
+
+def _print_checks(checks: list[Any], where: str, as_json: bool) -> None:
+    import dataclasses
+
+    from assistant.schema import CheckOut, DoctorOut
+
+    if as_json:
+        out = DoctorOut(ok=all(c.ok for c in checks), index=where,
+                        checks=[CheckOut(**dataclasses.asdict(c)) for c in checks])
+        click.echo(out.model_dump_json())
+        return
+    for c in checks:
+        click.echo(f"{'OK' if c.ok else 'FAIL':<5} {c.name:<20} {c.detail}")
+        if not c.ok:
+            click.echo(f"{'':<5} {'':<20} repair: {c.repair}")
+    failed = sum(not c.ok for c in checks)
+    click.echo(f"\n{where}: " + (f"{failed} checks failed" if failed else "consistent"))
+
+
 # staff logins and feedback ------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from assistant.store import ChromaStore
 from assistant.types import Chunk, IndexedRelease, Release, StoredRelease
 
 SCHEMA_VERSION = 2  # 2: the catalogue stores paragraphs, url and subtitle
+MANIFEST_NAME = "manifest.json"
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 Progress = Callable[[int, int], Any]
 
@@ -187,6 +188,14 @@ class Indexer:
         self.lexical.remove(release_id)
         self._changed()
 
+    def repair(self) -> int:
+        """Drop half-written releases, re-sync the lexical index and rewrite the manifest;
+        returns how many releases were dropped (the next ingest indexes them again)."""
+        state = self.refresh(force=True)  # reading syncs the lexical side with the catalogue
+        dropped = self.store.repair(state.catalog)
+        self._changed()
+        return dropped
+
     def set_refusal_threshold(self, threshold: float) -> None:
         """Store a calibrated refusal threshold in the index."""
         provenance = self.store.provenance()
@@ -293,7 +302,7 @@ def write_manifest(index_dir: Path, state: IndexState) -> None:
                             "file": r.file, "n_chunks": r.n_chunks}
                      for r in state.catalog.values()},
     }
-    path = index_dir / "manifest.json"
+    path = index_dir / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)

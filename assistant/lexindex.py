@@ -49,6 +49,7 @@ class LexicalIndex:
     def __init__(self, folder: Path | None = None) -> None:
         self._path = Path(folder) / LOG_NAME if folder else None
         self._lock = threading.RLock()
+        self.torn_lines = 0  # log lines a crash left unreadable, at the last replay
         self._reset()
         if self._path and self._path.exists():
             self._replay()
@@ -69,6 +70,12 @@ class LexicalIndex:
         """Content hash of every release indexed here, by id."""
         with self._lock:
             return {rid: h for rid, (h, _) in self._releases.items()}
+
+    def chunk_ids(self) -> dict[str, list[str]]:
+        """The chunk ids indexed here, by release id (for consistency checks)."""
+        with self._lock:
+            return {rid: [d.chunk_id for d in (self._docs[s] for s in slots) if d]
+                    for rid, (_, slots) in self._releases.items()}
 
     def idf(self, term: str) -> float:
         """BM25 idf of a term over the live chunks (0 for unknown terms)."""
@@ -137,6 +144,9 @@ class LexicalIndex:
         the terms of releases it lacks; returns (fetched, removed) release counts."""
         with self._lock:
             mine = self.releases()
+            if self.torn_lines:  # drop the unreadable lines: what they held is fetched below
+                self._rewrite()
+                self.torn_lines = 0
         stale = [rid for rid in mine if truth.get(rid) != mine[rid]]
         missing = [rid for rid, h in truth.items() if mine.get(rid) != h]
         for rid in stale:
@@ -218,10 +228,12 @@ class LexicalIndex:
         assert self._path is not None
         with self._locked_file("r") as handle:
             lines = handle.read().splitlines()
+        torn = 0
         for line in lines:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
+                torn += 1
                 continue  # a line torn by a crash; sync() fetches what it held
             if "put" in record:
                 self._put(record["put"], record["hash"], [_row_doc(record["put"], r)
@@ -229,6 +241,7 @@ class LexicalIndex:
             elif record.get("remove") in self._releases:
                 self._remove(record["remove"])
             self._log_records += 1
+        self.torn_lines = torn
 
 
 def _doc_row(doc: LexicalDoc) -> list[Any]:

@@ -16,9 +16,10 @@ from pathlib import Path
 from assistant import followup
 from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
+from assistant.doctor import Evidence, gather
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
-from assistant.errors import QuestionError
-from assistant.index import Indexer
+from assistant.errors import QuestionError, StoreError
+from assistant.index import MANIFEST_NAME, Indexer
 from assistant.lexindex import LexicalIndex
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
 from assistant.store import ChromaStore
@@ -147,14 +148,33 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     if embedding_cache:
         embedder = CachedEmbeddings(embedder, embedding_cache)
     sentence_embedder = CachedEmbeddings(embedder, index_dir / "sentence-cache.sqlite")
-    store = ChromaStore.open(str(index_dir), settings.chroma_url, settings.collection)
-    # with a Chroma server, several processes may use the same folder: the log is shared
-    # (flock) and checked against the server's catalogue, so it is never silently stale
-    lexical = LexicalIndex(index_dir / _lexical_folder(settings))
+    store, lexical = open_index(settings)
     index = Indexer(settings, store, embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
     answerer = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
     return Assistant(settings, index, retriever, answerer, embedder)
+
+
+def open_index(settings: Settings) -> tuple[ChromaStore, LexicalIndex]:
+    """The configured store and lexical index, as they are (not yet synced with each other)."""
+    index_dir = Path(settings.index_dir)
+    store = ChromaStore.open(str(index_dir), settings.chroma_url, settings.collection)
+    # with a Chroma server, several processes may use the same folder: the log is shared
+    # (flock) and checked against the server's catalogue, so it is never silently stale
+    return store, LexicalIndex(index_dir / _lexical_folder(settings))
+
+
+def examine(settings: Settings) -> Evidence:
+    """What each part of the configured index holds, for `assistant doctor` (loads no model
+    and re-syncs nothing, unlike `build`)."""
+    index_dir = Path(settings.index_dir)
+    if not settings.chroma_url and not (index_dir / "chroma.sqlite3").exists():
+        raise StoreError(f"no index in {index_dir}: run `assistant ingest DIR` first "
+                                 "(or set ASSISTANT_INDEX_DIR)")
+    store, lexical = open_index(settings)
+    manifest = None if settings.chroma_url else index_dir / MANIFEST_NAME
+    embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
+    return gather(store, lexical, manifest, embedder.name)
 
 
 def _lexical_folder(settings: Settings) -> str:

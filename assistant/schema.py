@@ -86,6 +86,23 @@ class HealthOut(BaseModel):
     store: str
 
 
+class CheckOut(BaseModel):
+    """One consistency check of `assistant doctor`."""
+
+    name: str
+    ok: bool
+    detail: str
+    repair: str = Field("", description="how to repair a failed check; empty when it passed")
+
+
+class DoctorOut(BaseModel):
+    """The `assistant doctor --json` object."""
+
+    ok: bool
+    index: str
+    checks: list[CheckOut]
+
+
 def citation_out(citation: Citation) -> CitationOut:
     """The JSON model of a citation."""
     return CitationOut(n=citation.n, release_id=citation.release_id, title=citation.title,

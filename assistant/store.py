@@ -211,10 +211,7 @@ class ChromaStore:
             # every interrupted write leaves the totals apart (chunks deleted and not yet
             # added, or added and not yet catalogued), so equal totals skip the full scan
             return 0
-        counts: dict[str, int] = {}
-        for _, meta in self._paged(self._chunks, include=["metadatas"]):
-            rid = str(meta["release_id"])
-            counts[rid] = counts.get(rid, 0) + 1
+        counts = {rid: len(ids) for rid, ids in self.chunk_ids().items()}
         broken = {rid for rid, n in counts.items()
                   if rid not in catalog or catalog[rid].n_chunks != n}
         broken |= {rid for rid, record in catalog.items() if counts.get(rid, 0) != record.n_chunks}
@@ -228,6 +225,20 @@ class ChromaStore:
         return len(broken)
 
     # chunks -------------------------------------------------------------------------------
+
+    def chunk_ids(self) -> dict[str, list[str]]:
+        """Every stored chunk id, grouped by the release id it is stored under."""
+        out: dict[str, list[str]] = {}
+        for cid, meta in self._paged(self._chunks, include=["metadatas"]):
+            out.setdefault(str(meta["release_id"]), []).append(cid)
+        return out
+
+    def vector_dim(self) -> int | None:
+        """The length of a stored chunk vector (None when no chunk is stored)."""
+        with self._lock.read():
+            page = self._chunks.get(limit=1, include=["embeddings"])
+        vectors = page.get("embeddings")
+        return len(vectors[0]) if vectors is not None and len(vectors) else None
 
     def count(self) -> int:
         """Number of chunks stored."""

@@ -16,7 +16,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# a worktree beside the clone can point here with SHARED_DATA=/path/to/shared/data
+SHARED_DATA = Path(os.environ.get("SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 def _is_loopback(address: object) -> bool:
@@ -134,3 +135,26 @@ Asisten Deputi Pendidikan Vokasi menyampaikan bahwa pendidikan vokasi harus terh
 
 Pemerintah Provinsi Jawa Tengah menyiapkan 50 SMK percontohan untuk pendidikan vokasi berbasis industri pada tahun 2024.
 """
+
+
+NEWS = SHARED_DATA / "corpus" / "indosum_dev_news_gov.jsonl"
+
+
+def news_articles(n: int, skip: int = 0) -> list[dict]:
+    """The first n government news articles of ../shared/data (after skipping some)."""
+    import json
+
+    path = shared_file("corpus", NEWS.name)
+    with path.open(encoding="utf-8") as lines:
+        rows = [json.loads(line) for _, line in zip(range(skip + n), lines, strict=False)]
+    return rows[skip:]
+
+
+def write_news(folder: Path, articles: list[dict]) -> list[Path]:
+    """Each article as a Markdown release file with front matter; returns the paths."""
+    paths = []
+    for article in articles:
+        front = "\n".join(f"{key}: {article[key]}" for key in ("title", "date", "url", "source"))
+        name = article["id"].removeprefix("indosum-")[:60] + ".md"
+        paths.append(write_release(folder, name, f"---\n{front}\n---\n\n{article['text']}\n"))
+    return paths

@@ -91,3 +91,34 @@ def test_date_filter_excludes_everything_and_refuses(env: Path) -> None:
 def test_bad_date_is_a_usage_error(env: Path) -> None:
     result = CliRunner().invoke(main, ["ask", "--since", "kemarin", "stunting"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_releases_json_is_what_the_api_lists(env: Path) -> None:
+    from assistant.schema import ReleaseOut
+
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    result = runner.invoke(main, ["releases", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [ReleaseOut.model_validate(r) for r in json.loads(result.output)]
+    assert [(r.title, r.date, r.chunks) for r in rows] == [
+        ("Kemenko PMK Gelar Rapat Koordinasi Stunting", "2023-10-02", 1)]
+    assert rows[0].file.endswith("/rapat.txt")
+
+
+def test_releases_table_has_one_line_per_release_and_a_total(env: Path) -> None:
+    write_release(env, "kedua.txt", "Judul Kedua Yang Sangat Panjang " * 4 + "\n\nIsi rilis kedua.\n")
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    lines = runner.invoke(main, ["releases"]).output.splitlines()
+    assert lines[0].split() == ["ID", "DATE", "CHUNKS", "TITLE", "SOURCE"]
+    assert "2023-10-02" in lines[1] and "Rapat Koordinasi Stunting" in lines[1]
+    assert lines[2].split()[1] == "-" and "…" in lines[2]  # no date; title cut
+    assert lines[-1] == "2 releases, 2 chunks"
+
+
+def test_releases_and_doctor_help_say_what_they_do() -> None:
+    runner = CliRunner()
+    assert "GET /api/releases" in runner.invoke(main, ["releases", "--help"]).output
+    help_text = runner.invoke(main, ["doctor", "--help"]).output
+    assert "exit 1" in help_text and "--repair" in help_text

@@ -117,6 +117,18 @@ def test_a_torn_log_is_repaired_by_fetching_only_what_it_lost(
     _assert_matches_full_rebuild(restarted)
 
 
+def test_the_next_start_drops_the_torn_lines_from_the_log(
+        fake_settings: Settings, tmp_path: Path, fetched: list[set[str]]) -> None:
+    build(fake_settings).index.ingest([_two_releases(tmp_path)])
+    log = Path(fake_settings.index_dir) / "lexical.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40], encoding="utf-8")
+    assert LexicalIndex(log.parent).torn_lines == 1  # what `assistant doctor` reports
+    build(fake_settings)
+    assert LexicalIndex(log.parent).torn_lines == 0
+    assert len(LexicalIndex(log.parent).releases()) == 2
+
+
 def test_log_is_compacted_and_still_replays(tmp_path: Path) -> None:
     index = LexicalIndex(tmp_path)
     doc = LexicalDoc("r#0", "r", 0, "s", ("rapat", "gizi"))
