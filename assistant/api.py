@@ -5,7 +5,8 @@ shows (with the exact paragraphs), uploads and deletes releases as the page does
 limits, one result row per file); /api/health says what this process serves. /docs
 describes them (rendered here from the OpenAPI schema, because the usual Swagger page loads
 its scripts from a CDN and the ministry's machines have no internet). With a users file,
-every route needs HTTP Basic credentials of a user in it. The models are schema.py's.
+every route needs HTTP Basic credentials of a user in it, and repeated wrong passwords from
+one address are answered 429 for a while (auth.LoginThrottle). The models are schema.py's.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, HTTPException, UploadFile, status
+from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from assistant.auth import Users
+from assistant.auth import LoginThrottle, LoginThrottled, Users
 from assistant.errors import AssistantError, QuestionError
 from assistant.pipeline import Assistant
 from assistant.schema import (
@@ -66,11 +67,12 @@ _BASIC = HTTPBasic(auto_error=False, realm="Asisten Siaran Pers")
 Credentials = Annotated[HTTPBasicCredentials | None, Depends(_BASIC)]
 
 
-def _auth_dependency(users: Users | None) -> Callable[..., str | None]:
-    def current_user(credentials: Credentials) -> str | None:
+def _auth_dependency(users: Users | None, throttle: LoginThrottle) -> Callable[..., str | None]:
+    def current_user(request: Request, credentials: Credentials) -> str | None:
         if users is None:
             return None
-        if credentials and users.verify(credentials.username, credentials.password):
+        if credentials and verify(users, throttle, client_address(request),
+                                  credentials.username, credentials.password):
             return credentials.username
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required: HTTP Basic "
                             "credentials of a user in ASSISTANT_USERS",
@@ -79,9 +81,31 @@ def _auth_dependency(users: Users | None) -> Callable[..., str | None]:
     return current_user
 
 
-def create_api(assistant: Assistant, users: Users | None = None) -> FastAPI:
+def verify(users: Users, throttle: LoginThrottle, client: str, name: str, password: str
+           ) -> bool:
+    """Check a login through the throttle; a throttled client gets 429 with Retry-After."""
+    try:
+        return throttle.verify(users, client, name, password)
+    except LoginThrottled as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from exc
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from (the throttle's key)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_throttle(assistant: Assistant) -> LoginThrottle:
+    """A login throttle with the configured limits."""
+    settings = assistant.settings
+    return LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
+
+
+def create_api(assistant: Assistant, users: Users | None = None,
+               throttle: LoginThrottle | None = None) -> FastAPI:
     """The FastAPI app with /api/ask, /api/releases, /api/health, /openapi.json and /docs."""
-    login = Depends(_auth_dependency(users))
+    login = Depends(_auth_dependency(users, throttle or login_throttle(assistant)))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[login])
     _answer_routes(app, assistant)

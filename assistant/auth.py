@@ -1,4 +1,5 @@
-"""Staff logins: a users file of salted scrypt password hashes, and the binding check.
+"""Staff logins: a users file of salted scrypt password hashes, the binding check, and the
+throttle that slows password guessing (per client address and user name).
 
 The file (ASSISTANT_USERS) has one user a line, `name:scrypt$n$r$p$salt$hash` (salt and
 hash in hex), written by `assistant users add NAME`. Lines starting with `#` are comments.
@@ -9,8 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 import os
 import re
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.errors import ConfigError
@@ -117,3 +123,71 @@ def exposure_warning(host: str, login: bool) -> str | None:
     return (f"warning: serving on {host} without login: anyone who can reach this machine "
             "can read the releases and add or delete them. Set ASSISTANT_USERS to a users "
             "file (`assistant users add NAME`) or bind 127.0.0.1.")
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins from this client: try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    """Failed logins counted per client address and user name over a sliding window.
+
+    After `max_failures` failures of one name from one address within `window_seconds`
+    (or four times as many over all names from that address), that pair (or address) is
+    refused without checking the password until the oldest of those failures is older than
+    the window. Other clients are not affected. At most `max_tracked` keys are remembered,
+    least recently failed dropped first, so an attacker cannot grow memory without bound.
+    """
+
+    def __init__(self, max_failures: int = 5, window_seconds: float = 300.0,
+                 max_tracked: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures, self.window, self.max_tracked = max_failures, window_seconds, max_tracked
+        self.clock = clock
+        self._failures: OrderedDict[tuple[str, str | None], deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _limits(self, client: str, name: str) -> list[tuple[tuple[str, str | None], int]]:
+        return [((client, name), self.max_failures), ((client, None), 4 * self.max_failures)]
+
+    def retry_after(self, client: str, name: str) -> int:
+        """Seconds until client may try name again (0: now)."""
+        now = self.clock()
+        wait = 0.0
+        with self._lock:
+            for key, limit in self._limits(client, name):
+                times = self._failures.get(key, ())
+                recent = [t for t in times if now - t < self.window]
+                if len(recent) >= limit:
+                    wait = max(wait, recent[-limit] + self.window - now)
+        return math.ceil(wait)
+
+    def failed(self, client: str, name: str) -> None:
+        """Count a failed login."""
+        now = self.clock()
+        with self._lock:
+            for key, limit in self._limits(client, name):
+                times = self._failures.pop(key, None) or deque(maxlen=limit)
+                times.append(now)
+                self._failures[key] = times  # most recent last: the oldest are evicted first
+            while len(self._failures) > self.max_tracked:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, client: str, name: str) -> None:
+        """Forget the failures of this name from this client."""
+        with self._lock:
+            self._failures.pop((client, name), None)
+
+    def verify(self, users: Users, client: str, name: str, password: str) -> bool:
+        """users.verify, refused with LoginThrottled while client is throttled for name."""
+        wait = self.retry_after(client, name)
+        if wait:
+            raise LoginThrottled(wait)
+        if users.verify(name, password):
+            self.succeeded(client, name)
+            return True
+        self.failed(client, name)
+        return False

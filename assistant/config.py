@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     max_history_chars: int = 3000
     # web app: a users file turns login on (`assistant users add NAME`); uploads land here
     users: str | None = None
+    # password guessing: after this many failed logins of one name from one address within
+    # the window (or 4x as many over all names), that client waits (429, Retry-After)
+    login_max_failures: int = 5
+    login_window_seconds: float = 300.0
     upload_dir: Path = Path("corpus/uploads")
     upload_max_mb: float = 20.0
     upload_max_files: int = 20

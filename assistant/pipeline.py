@@ -144,12 +144,15 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     settings = settings or Settings()
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    embedder: Embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
+    embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
+    # indexing gets an engine of its own (same model): a 2,000-chunk upload holds an engine
+    # for minutes, and questions asked meanwhile must not wait behind it
+    index_embedder: Embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
     if embedding_cache:
-        embedder = CachedEmbeddings(embedder, embedding_cache)
+        index_embedder = CachedEmbeddings(index_embedder, embedding_cache)
     sentence_embedder = CachedEmbeddings(embedder, index_dir / "sentence-cache.sqlite")
     store, lexical = open_index(settings)
-    index = Indexer(settings, store, embedder, lexical)
+    index = Indexer(settings, store, index_embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
     answerer = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
     return Assistant(settings, index, retriever, answerer, embedder)

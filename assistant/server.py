@@ -1,31 +1,87 @@
-"""Serving: the REST API (api.py) with the chat page (ui.py) mounted at /, run by uvicorn."""
+"""Serving: the REST API (api.py) with the chat page (ui.py) mounted at /, run by uvicorn.
+
+Every response carries the security headers below; logins on the page's form (/login) and
+the API's HTTP Basic go through one throttle, keyed on the client's address.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
-from assistant.auth import Users
+from assistant.auth import LoginThrottle, Users
 from assistant.pipeline import Assistant
 
-SHUTDOWN_GRACE_SECONDS = 5  # on SIGTERM, requests still running get this long to finish
+SHUTDOWN_GRACE_SECONDS = 5  # on SIGTERM, requests still running get this long, then are cut off
+
+# Gradio's page needs inline scripts (its config, our ui.js run through `new Function`) and
+# inline styles; everything else is this origin only, so nothing on the page can load from
+# or send to another host, and no other site may frame it (clickjacking).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "media-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+_CLIENT: ContextVar[str] = ContextVar("client", default="unknown")  # for Gradio's /login
 
 
 def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     """The FastAPI app: REST API (/api/..., /docs) with the chat page mounted at /."""
     import gradio as gr
 
-    from assistant.api import create_api
+    from assistant.api import create_api, login_throttle
     from assistant.ui import CSS, JS, THEME, create_app
 
     settings = assistant.settings
-    api = create_api(assistant, users)
-    return gr.mount_gradio_app(
+    throttle = login_throttle(assistant)
+    api = create_api(assistant, users, throttle)
+    app = gr.mount_gradio_app(
         api, create_app(assistant), path="/",
-        auth=users.verify if users else None,
+        auth=_page_login(users, throttle) if users else None,
         auth_message="Masuk dengan akun staf / Log in with your staff account",
         max_file_size=int(settings.upload_max_mb * 2**20),
         theme=THEME, css=CSS, js=JS,
     )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _page_login(users: Users, throttle: LoginThrottle) -> Callable[[str, str], bool]:
+    """The page's login check: the API's, keyed on the address SecurityHeaders recorded."""
+    from assistant.api import verify
+
+    return lambda name, password: verify(users, throttle, _CLIENT.get(), name, password)
+
+
+class SecurityHeaders:
+    """ASGI middleware: SECURITY_HEADERS on every HTTP response; notes the client address."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        _CLIENT.set(scope["client"][0] if scope.get("client") else "unknown")
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                message["headers"] = [*headers, *(
+                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                    if k.encode() not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,

@@ -151,7 +151,9 @@ def login_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("login")
     users = Users(root / "users")
     users.add("budi", "kata-sandi-1")
-    settings = Settings(index_dir=root / "index", embedder="fake", upload_dir=root / "up")
+    # these tests send wrong passwords on purpose; test_server.py tests the throttle
+    settings = Settings(index_dir=root / "index", embedder="fake", upload_dir=root / "up",
+                        login_max_failures=100)
     built = build(settings)
     built.index.ingest([write_release(root / "corpus", "stunting.txt")])
     yield from run_server(create_server(built, users))

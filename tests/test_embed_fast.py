@@ -221,6 +221,19 @@ def test_long_input_is_truncated_to_512_tokens(fast: FastE5Embeddings) -> None:
     assert len(fast.embed_documents([long_text])[0]) == 384
 
 
+def test_both_engines_see_the_same_first_512_tokens_of_a_long_text(
+        fast: FastE5Embeddings, bundled: E5Embeddings) -> None:
+    # the bundled engine used to average every 512-token window: a 1 MB question took minutes
+    # and its vector drifted from e5-fast's; now both embed the same start, whatever follows
+    long_text = " ".join(sample_passages()) * 3
+    huge = long_text + " tambahan" * 120_000  # ~1 MB
+    vectors = (fast.embed_documents([long_text, huge]) + bundled.embed_documents([long_text, huge])
+               + [fast.embed_query(huge), bundled.embed_query(huge)])
+    cosines = _cosines(vectors[:4], vectors[:1])
+    assert cosines.min() >= 0.99, cosines
+    assert _cosines(vectors[4:], vectors[4:5]).min() >= 0.99
+
+
 def test_corrupt_cache_file_is_detected_and_rebuilt(tmp_path: Path,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     built = e5convert.tokenizer_path(MODEL_DIR)
