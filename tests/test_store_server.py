@@ -152,3 +152,17 @@ def test_a_serving_process_sees_another_process_ingest_edit_and_sync(
     assert [r.title for r in serving.index.releases()] == [
         "Kemenko PMK Gelar Rapat Koordinasi Stunting"]
     assert not serving.retrieve("dapur umum Lumajang", mode="bm25").ranking
+
+
+def test_doctor_checks_an_index_on_the_server(chroma_url: str, tmp_path: Path) -> None:
+    """`assistant doctor` against a Chroma server: no manifest there, the rest is checked."""
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_COLLECTION": "doctor",
+           "ASSISTANT_EMBEDDER": "fake", "ASSISTANT_INDEX_DIR": str(tmp_path / "local")}
+    assert _cli(env, "ingest", "-q", str(CORPUS)).returncode == 0
+    done = _cli(env, "doctor")
+    assert done.returncode == 0, done.stdout
+    assert "not kept for a Chroma server" in done.stdout and "1 releases, hashes match" in done.stdout
+    log = tmp_path / "local" / f"lexical-{chroma_url.split('//')[1].replace(':', '-')}-doctor"
+    (log / "lexical.jsonl").write_text("", encoding="utf-8")  # a lost lexical log
+    lost = _cli(env, "doctor")
+    assert lost.returncode == 1 and "FAIL  lexical releases" in lost.stdout
