@@ -134,3 +134,21 @@ Asisten Deputi Pendidikan Vokasi menyampaikan bahwa pendidikan vokasi harus terh
 
 Pemerintah Provinsi Jawa Tengah menyiapkan 50 SMK percontohan untuk pendidikan vokasi berbasis industri pada tahun 2024.
 """
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[object]:
+    """A real local OpenAI-compatible chat server with scripted replies (tests/llm_server.py)."""
+    from tests.llm_server import ScriptedLLM
+
+    server = ScriptedLLM()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm(llm_server):  # type: ignore[no-untyped-def]
+    """The scripted LLM server, emptied for this test."""
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()
