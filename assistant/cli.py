@@ -49,7 +49,8 @@ def main() -> None:
 
     Settings come from environment variables: ASSISTANT_INDEX_DIR (default index/),
     ASSISTANT_EMBEDDER (e5 | sentence-transformers:<model>), ASSISTANT_CHROMA_URL
-    (http://host:port of a Chroma server). See README.md.
+    (http://host:port of a Chroma server), ASSISTANT_LLM (openai | gguf:/path/model.gguf:
+    answers written by an LLM, every sentence checked against the releases). See README.md.
     """
 
 
@@ -116,7 +117,12 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
     if as_json:
         click.echo(json.dumps(to_json(answer), ensure_ascii=False))
         return
-    click.echo(answer.text)
+    if answer.notice:
+        click.echo(f"note: {answer.notice}", err=True)
+    click.echo(" ".join(
+        s.text + "".join(f" [{n}]" for n in s.citations)
+        + ("" if s.supported else " (⚠ not supported by the sources)")
+        for s in answer.sentences) if answer.sentences else answer.text)
     if answer.citations:
         click.echo("")
     for c in answer.citations:

@@ -44,6 +44,7 @@ TEXT: dict[str, dict[str, str]] = {
         "progress": "Menyematkan potongan teks",
         "thinking": "Mencari di siaran pers…",
         "language": "Bahasa antarmuka",
+        "unsupported": "tidak didukung sumber",
     },
     "en": {
         "title": "Kemenko PMK Press Release Assistant",
@@ -83,6 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
         "progress": "Embedding text chunks",
         "thinking": "Searching the releases…",
         "language": "Interface language",
+        "unsupported": "not supported by the sources",
     },
 }
 

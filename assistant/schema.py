@@ -98,6 +98,7 @@ class HealthOut(BaseModel):
     refusal_threshold_source: str
     generation: str = Field(description="the index version this process serves")
     store: str
+    llm: str | None = Field(None, description="the LLM that writes answers (null: extractive)")
 
 
 def citation_out(citation: Citation) -> CitationOut:

@@ -84,9 +84,9 @@ def indosum_pairs(lo: int, hi: int) -> tuple[list[tuple[str, str]], list[tuple[s
     positives, negatives = [], []
     for i, q in enumerate(queries):
         own = docs[q["gold_doc_id"]]
-        other = next(docs[p["gold_doc_id"]] for p in queries[i + 1:] + queries[:i]
-                     if docs[p["gold_doc_id"]]["category"] == own["category"]
-                     and p["gold_doc_id"] != own["id"])
+        rest = [docs[p["gold_doc_id"]] for p in queries[i + 1:] + queries[:i]
+                if p["gold_doc_id"] != own["id"]]
+        other = next((d for d in rest if d["category"] == own["category"]), rest[0])
         for s in sentences(q["query"]):
             positives.append((s, own["text"]))
             negatives.append((s, other["text"]))

@@ -289,3 +289,87 @@ def test_no_llm_keeps_the_extractive_answer(assistant: Assistant) -> None:
     assert answer.mode == "extractive" and answer.model == "" and answer.sentences
     assert all(s.supported and len(s.citations) == 1 for s in answer.sentences)
     assert dataclasses.replace(answer, timings_ms={}).notice == ""
+
+
+# the edges with an LLM: /api/ask/stream, /api/ask, the CLI -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_url(assistant: Assistant) -> Any:
+    from assistant.api import create_api
+    from tests.conftest import run_server
+
+    yield from run_server(create_api(assistant))
+
+
+def sse(lines: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs of a server-sent event stream."""
+    import json
+
+    events, name = [], "message"
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
+
+
+def test_api_streams_tokens_then_the_verified_answer(assistant: Assistant, llm: ScriptedLLM,
+                                                     api_url: str) -> None:
+    import httpx
+
+    warsito = numbered(assistant, GUANGXI, "Warsito juga berharap")
+    llm.script(Reply(f"{WARSITO_EN} [{warsito}]. {WARSITO_EN} with a budget of Rp 7.5 "
+                     f"trillion [{warsito}].", chunk_delay=0.01))
+    with httpx.stream("POST", f"{api_url}/api/ask/stream", json={"question": GUANGXI},
+                      timeout=120) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse(response.iter_lines())
+    tokens = [data["text"] for name, data in events if name == "token"]
+    assert len(tokens) > 10 and "".join(tokens).startswith("Deputy Warsito hoped")
+    name, final = events[-1]
+    assert name == "answer" and final["mode"] == "llm" and final["model"] == "test-model"
+    assert [s["supported"] for s in final["sentences"]] == [True, False]
+    assert final["citations"][0]["quote"].startswith("Selanjutnya, Deputi Warsito")
+    empty = httpx.post(f"{api_url}/api/ask/stream", json={"question": "  "}, timeout=60)
+    assert empty.status_code == 422
+
+
+def test_api_answer_and_health_carry_the_mode_never_the_key(assistant: Assistant,
+                                                            llm: ScriptedLLM, api_url: str) -> None:
+    import httpx
+
+    llm.script(Reply(f"bad key {KEY}", status=500))
+    response = httpx.post(f"{api_url}/api/ask", json={"question": GUANGXI}, timeout=120)
+    body = response.json()
+    assert body["mode"] == "extractive" and "HTTP 500" in body["notice"]
+    assert all(s["supported"] for s in body["sentences"]) and body["sentences"]
+    health = httpx.get(f"{api_url}/api/health", timeout=60)
+    assert health.json()["llm"] == "test-model"
+    assert KEY not in response.text + health.text
+    docs = httpx.get(f"{api_url}/openapi.json", timeout=60).text
+    assert "/api/ask/stream" in docs and KEY not in docs
+
+
+def test_cli_shows_notice_and_marks_never_the_key(assistant: Assistant, llm: ScriptedLLM,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    settings = assistant.settings
+    env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_LLM": "openai",
+           "ASSISTANT_LLM_BASE_URL": llm.url, "ASSISTANT_LLM_MODEL": "test-model",
+           "ASSISTANT_LLM_API_KEY": KEY, "ASSISTANT_LLM_MAX_RETRIES": "0"}
+    warsito = numbered(assistant, GUANGXI, "Warsito juga berharap")
+    llm.script(f"{WARSITO_EN} [{warsito}]. It cost Rp 7.5 trillion [{warsito}].",
+               Reply(f"key {KEY} rejected", status=401))
+    runner = CliRunner()
+    marked = runner.invoke(main, ["ask", GUANGXI], env=env)
+    assert marked.exit_code == 0, marked.output
+    assert "It cost Rp 7.5 trillion. [2] (⚠ not supported by the sources)" in marked.stdout
+    failed = runner.invoke(main, ["ask", "--json", GUANGXI], env=env)
+    assert '"mode": "extractive"' in failed.stdout and "HTTP 401" in failed.stdout
+    assert all(KEY not in r.stdout + r.stderr for r in (marked, failed))
