@@ -373,3 +373,25 @@ def test_cli_shows_notice_and_marks_never_the_key(assistant: Assistant, llm: Scr
     failed = runner.invoke(main, ["ask", "--json", GUANGXI], env=env)
     assert '"mode": "extractive"' in failed.stdout and "HTTP 401" in failed.stdout
     assert all(KEY not in r.stdout + r.stderr for r in (marked, failed))
+
+
+def test_evaluation_reports_each_answerer_against_the_scripted_server(
+        assistant: Assistant, llm: ScriptedLLM, tmp_path: Path) -> None:
+    from assistant import report
+    from assistant.evaluate import run
+    from assistant.testset import load_set
+    from tests.conftest import ROOT
+
+    questions = load_set(ROOT / "eval" / "sets" / "sample.jsonl")[:4]
+    llm.default = Reply(f"{WARSITO_EN} [1]. It cost Rp 7.5 trillion [1].")
+    rows = run(assistant, questions, ["hybrid"])
+    assert [r["retriever"] for r in rows[:2]] == ["hybrid", "hybrid+llm"] and len(rows) == 8
+    written = report.write_run(tmp_path / "run", rows, {"set": "sample", "llm": "openai:test-model"})
+    llm_all, extractive_all = (written["summary"][k]["all"] for k in ("hybrid+llm", "hybrid"))
+    assert extractive_all["unsupported_share"] == 0.0 and extractive_all["recited_share"] == 0.0
+    assert llm_all["unsupported_share"] and llm_all["unsupported_share"] >= 0.5
+    assert llm_all["recited_share"] is not None and llm_all["ttft_p50_ms"] is not None
+    assert llm_all["ttft_p50_ms"] <= llm_all["latency_p50_ms"]
+    assert "ttft_p95_ms" in (tmp_path / "run" / "report.md").read_text()
+    files = "".join(p.read_text() for p in (tmp_path / "run").glob("*.*") if p.suffix != ".png")
+    assert KEY not in files
