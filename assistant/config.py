@@ -69,5 +69,5 @@ class Settings(BaseSettings):
     # supported=false) or "drop" it
     unsupported: Literal["mark", "drop"] = "mark"
     # None: the calibrated similarity above which a passage sentence supports an answer
-    # sentence (verify.SUPPORT_THRESHOLD, see eval/README.md)
+    # sentence, per language (verify.SUPPORT_THRESHOLDS, see eval/README.md)
     support_threshold: float | None = None

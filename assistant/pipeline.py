@@ -181,11 +181,10 @@ def answer_stage(settings: Settings, sentence_embedder: Embeddings
     if not settings.llm:
         return extractive, RuleRewriter()
     from assistant import generate
-    from assistant.verify import SUPPORT_THRESHOLD, Verifier
+    from assistant.verify import Verifier
 
     chat_model = generate.make_chat_model(settings)
-    threshold = settings.support_threshold
-    verifier = Verifier(sentence_embedder, SUPPORT_THRESHOLD if threshold is None else threshold)
+    verifier = Verifier(sentence_embedder, settings.support_threshold)
     answerer = generate.LLMAnswerer(chat_model, extractive, verifier,
                                     generate.model_name(settings), settings.unsupported,
                                     generate.where(settings), settings.llm_api_key)

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.lexical import NUMBER_WORDS, analyze, words
+from assistant.lexical import NUMBER_WORDS, analyze, detect_language, words
 from assistant.metrics import answer_tokens
 from assistant.text import split_sentences
 
 # cosine similarity (e5, "passage: " on both sides) above which a passage sentence supports
-# an answer sentence; chosen by eval/calibrate_support.py (see eval/README.md)
-SUPPORT_THRESHOLD = 0.86
+# an answer sentence, by the sentence's language: an English sentence scores lower against
+# the Indonesian passage it translates. Chosen by eval/calibrate_support.py (eval/README.md).
+SUPPORT_THRESHOLDS = {"id": 0.86, "en": 0.80}
 
 MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
@@ -197,10 +198,12 @@ def _numbers(text: str) -> tuple[int, ...]:
 class Verifier:
     """Checks an answer's sentences against the passages of its prompt (see module doc)."""
 
-    def __init__(self, embedder: Embeddings, threshold: float = SUPPORT_THRESHOLD,
+    def __init__(self, embedder: Embeddings, threshold: float | None = None,
                  known: Callable[[str], bool] | None = None) -> None:
         self.embedder = embedder
-        self.threshold = threshold
+        # one threshold for every language, or None: the calibrated one per language
+        self.thresholds = ({lang: threshold for lang in SUPPORT_THRESHOLDS}
+                           if threshold is not None else dict(SUPPORT_THRESHOLDS))
         self.known = known  # whether a word is a name the index knows (None: all are)
 
     def verify(self, answer: str, passages: Sequence[Passage],
@@ -241,14 +244,15 @@ class Verifier:
 
     def _judge(self, text: str, cited: tuple[int, ...], sims: dict[int, float],
                quotes: dict[int, str], facts: dict[int, Facts], claim: Facts) -> Verdict:
+        threshold = self.thresholds[detect_language(text)]
         valid = tuple(n for n in cited if n in sims)
         dropped = tuple(n for n in cited if n not in sims)
-        if valid and self._supports(valid, sims, facts, claim):
-            kept = tuple(n for n in valid if sims[n] >= self.threshold) or valid
+        if valid and self._supports(valid, sims, facts, claim, threshold):
+            kept = tuple(n for n in valid if sims[n] >= threshold) or valid
             return Verdict(text, kept, True, False, dropped, {n: quotes[n] for n in kept},
                            {n: sims[n] for n in kept})
         others = [n for n in sorted(sims, key=lambda n: -sims[n])
-                  if n not in valid and self._supports((n,), sims, facts, claim)]
+                  if n not in valid and self._supports((n,), sims, facts, claim, threshold)]
         if others:
             n = others[0]
             return Verdict(text, (n,), True, bool(valid), dropped, {n: quotes[n]},
@@ -258,8 +262,8 @@ class Verifier:
                        {n: sims[n] for n in valid}, tuple(claim.missing_from(union)))
 
     def _supports(self, cited: Sequence[int], sims: dict[int, float],
-                  facts: dict[int, Facts], claim: Facts) -> bool:
-        close = max(sims[n] for n in cited) >= self.threshold
+                  facts: dict[int, Facts], claim: Facts, threshold: float) -> bool:
+        close = max(sims[n] for n in cited) >= threshold
         return close and not claim.missing_from(_union([facts[n] for n in cited]))
 
 

@@ -395,3 +395,77 @@ def test_evaluation_reports_each_answerer_against_the_scripted_server(
     assert "ttft_p95_ms" in (tmp_path / "run" / "report.md").read_text()
     files = "".join(p.read_text() for p in (tmp_path / "run").glob("*.*") if p.suffix != ".png")
     assert KEY not in files
+
+
+# a real GGUF model through llama-cpp-python (the optional extra) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def gguf_model() -> Path:
+    """The GGUF model to test with ($ASSISTANT_TEST_GGUF), or skip saying why (before the
+    index is built)."""
+    import os
+
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.skip("llama-cpp-python is not installed: `pip install -e '.[llm]'` to run the "
+                    "GGUF integration test")
+    path = Path(os.environ.get("ASSISTANT_TEST_GGUF", ""))
+    if not path.is_file():
+        pytest.skip("set ASSISTANT_TEST_GGUF=/path/model.gguf (a small instruct model) to run "
+                    "the GGUF integration test")
+    return path
+
+
+def test_real_gguf_model_streams_and_answers_verified(gguf_model: Path, assistant: Assistant,
+                                                       sentence_embedder: Any) -> None:
+    from langchain_core.messages import HumanMessage
+
+    model = gguf_model
+    chat = make_chat_model(Settings(llm=f"gguf:{model}", llm_max_tokens=16))
+    pieces = [c.content for c in chat.stream([HumanMessage("Reply with one word: halo")])]
+    assert len(pieces) >= 1 and "".join(map(str, pieces)).strip()
+    local = with_settings(assistant, sentence_embedder, llm=f"gguf:{model}", llm_model="",
+                          llm_max_tokens=160)
+    answer = local.ask(GUANGXI)
+    assert answer.model == model.name and answer.notice == "", answer.notice
+    assert answer.mode == "llm" and (answer.refused or answer.sentences)
+
+
+def test_gguf_wrapper_speaks_llama_cpp_chat_completions(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """LlamaCppChat against a stand-in for llama_cpp.Llama (the real one: test above)."""
+    import sys
+    import types
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from assistant.generate import LlamaCppChat
+
+    calls: list[dict[str, Any]] = []
+
+    class Llama:
+        def __init__(self, **options: Any) -> None:
+            calls.append({"init": options})
+
+        def create_chat_completion(self, **request: Any) -> Any:
+            calls.append(request)
+            yield {"choices": [{"delta": {"role": "assistant"}}]}
+            for piece in ("Halo", " dari", " GGUF [1]."):
+                yield {"choices": [{"delta": {"content": piece}}]}
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", types.SimpleNamespace(Llama=Llama))
+    model = tmp_path / "qwen.gguf"
+    model.write_bytes(b"GGUF")
+    chat = make_chat_model(Settings(llm=f"gguf:{model}", llm_context_tokens=2048,
+                                    llm_threads=2, llm_max_tokens=64))
+    assert isinstance(chat, LlamaCppChat)
+    assert calls[0]["init"] == {"model_path": str(model), "n_ctx": 2048, "n_threads": 2,
+                                "verbose": False}
+    messages = [SystemMessage("rules"), HumanMessage("question")]
+    assert [c.content for c in chat.stream(messages) if c.content] == ["Halo", " dari", " GGUF [1]."]
+    assert calls[1]["messages"] == [{"role": "system", "content": "rules"},
+                                    {"role": "user", "content": "question"}]
+    assert calls[1]["stream"] and calls[1]["max_tokens"] == 64
+    assert chat.invoke(messages).content == "Halo dari GGUF [1]."
