@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -265,6 +266,8 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 512
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
+    # one llama.cpp context serves one generation at a time; the web chat asks side by side
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def model_post_init(self, context: Any, /) -> None:
         """Load the model once (the chat template comes from the GGUF's metadata)."""
@@ -284,14 +287,15 @@ class LlamaCppChat(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        for part in self._llama.create_chat_completion(
-                messages=self._messages(messages), stream=True, stop=stop,
-                max_tokens=self.max_tokens, temperature=self.temperature):
-            piece = part["choices"][0].get("delta", {}).get("content") or ""
-            if piece:
-                if run_manager:
-                    run_manager.on_llm_new_token(piece)
-                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        with self._lock:
+            for part in self._llama.create_chat_completion(
+                    messages=self._messages(messages), stream=True, stop=stop,
+                    max_tokens=self.max_tokens, temperature=self.temperature):
+                piece = part["choices"][0].get("delta", {}).get("content") or ""
+                if piece:
+                    if run_manager:
+                        run_manager.on_llm_new_token(piece)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None,
