@@ -31,7 +31,7 @@ from assistant.text import split_sentences
 # cosine similarity (e5, "passage: " on both sides) above which a passage sentence supports
 # an answer sentence, by the sentence's language: an English sentence scores lower against
 # the Indonesian passage it translates. Chosen by eval/calibrate_support.py (eval/README.md).
-SUPPORT_THRESHOLDS = {"id": 0.86, "en": 0.80}
+SUPPORT_THRESHOLDS = {"id": 0.88, "en": 0.815}
 
 MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
