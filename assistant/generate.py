@@ -84,13 +84,21 @@ class LLMAnswerer:
                 if piece:
                     text += piece
                     yield piece
-            yield self.finish(request, base, numbered, text)
         # any failure of the model, whatever its client raises, falls back to the quotes
         except Exception as exc:  # noqa: BLE001
-            reason = self._redact(failure_reason(exc, self.where))
-            log.warning("LLM answer failed, answering extractively: %s", reason)
-            yield dataclasses.replace(base, notice=NOTICES[request.language].format(
-                reason=reason))
+            yield self._fallback(base, request, exc)
+            return
+        try:
+            yield self.finish(request, base, numbered, text)
+        except ModelFailure as exc:
+            yield self._fallback(base, request, exc)
+
+    def _fallback(self, base: Answer, request: AnswerRequest, exc: Exception) -> Answer:
+        """The extractive answer with a notice saying why the model's was not used."""
+        # the reason only: a client's exception text may quote the server's reply
+        reason = self._redact(failure_reason(exc, self.where))
+        log.warning("LLM answer failed, answering extractively: %s", reason)
+        return dataclasses.replace(base, notice=NOTICES[request.language].format(reason=reason))
 
     def finish(self, request: AnswerRequest, base: Answer, numbered: Sequence[Passage],
                text: str) -> Answer:

@@ -45,7 +45,7 @@ Program makanan tambahan menjangkau 4.200 balita di 35 desa pada tahun 2023.
 def settings_for(root: Path, llm: ScriptedLLM, **extra: Any) -> Settings:
     values: dict[str, Any] = dict(index_dir=root / "index", llm="openai", llm_base_url=llm.url,
                                   llm_model="test-model", llm_api_key=SecretStr(KEY),
-                                  llm_timeout_s=2.0, llm_max_retries=0)
+                                  llm_timeout_s=5.0, llm_max_retries=0)
     return Settings(**{**values, **extra})
 
 
@@ -181,7 +181,7 @@ def test_instructions_inside_a_release_reach_the_model_only_as_sources(
 
 @pytest.mark.parametrize(("reply", "reason"), [
     (Reply("boom", status=500), "answered HTTP 500"),
-    (Reply("late", delay=3.0), "in time"),
+    (Reply("late", delay=7.0), "in time"),
     (Reply(""), "empty answer"),
 ])
 def test_model_failure_falls_back_to_the_extractive_answer_with_a_notice(
