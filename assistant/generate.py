@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -109,7 +110,9 @@ class LLMAnswerer:
                                     model=self.model_name, citations=(), sentences=())
         if prompt.is_refusal(text):
             return dataclasses.replace(shell, text=REFUSALS[request.language], refused=True)
+        start = time.perf_counter()
         verdicts = self.verifier.verify(text, numbered, index_knows(request.idf))
+        verify_ms = round((time.perf_counter() - start) * 1000, 1)
         shown = [v for v in verdicts if v.supported or self.unsupported == "mark"]
         if not shown:
             raise ModelFailure("no sentence of the model's answer is supported by the "
@@ -119,7 +122,8 @@ class LLMAnswerer:
                         for s in sentences)
         return dataclasses.replace(shell, text=" ".join(body.split()), refused=False,
                                    citations=tuple(citations), sentences=tuple(sentences),
-                                   dropped=len(verdicts) - len(shown))
+                                   dropped=len(verdicts) - len(shown),
+                                   timings_ms={"verify": verify_ms})
 
     def _redact(self, text: str) -> str:
         key = self.secret.get_secret_value() if self.secret else ""

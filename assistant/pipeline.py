@@ -105,7 +105,8 @@ class Assistant:
         for event in self.answerer.stream(request):
             if isinstance(event, Answer):
                 total = _ms(start)
-                timings = {**retrieval.timings_ms, "answer": _ms(mark), "total": total,
+                timings = {**event.timings_ms, **retrieval.timings_ms, "answer": _ms(mark),
+                           "total": total,
                            "first_token": first if first is not None else total}
                 yield dataclasses.replace(event, timings_ms=timings, query=retrieval.query,
                                           ranking=retrieval.ranking)

@@ -113,6 +113,7 @@ def test_good_cited_answer_streams_then_verifies(assistant: Assistant, llm: Scri
     assert all(c.title.startswith("Kemenko PMK Terima Audiensi") for c in answer.citations)
     assert llm.received[-1].stream and llm.received[-1].body["model"] == "test-model"
     assert answer.timings_ms["first_token"] < answer.timings_ms["total"]
+    assert 0 < answer.timings_ms["verify"] < answer.timings_ms["answer"]
 
 
 def test_citation_number_pointing_at_nothing_is_dropped(assistant: Assistant,
