@@ -218,6 +218,7 @@ def test_streamed_llm_answer_marks_its_unsupported_sentence(page, llm_url: str, 
         "education and training (TVET) [1]. The deputies also promised Rp 7.5 trillion for the "
         "forum [1].", chunk_delay=0.15))
     _open(page, llm_url)
+    assert page.get_by_text("Jawaban ditulis model bahasa", exact=False).count() == 1
     page.locator("#question textarea").fill(GUANGXI)
     page.locator("#send").click()
     # while the model writes: the text so far, with the ellipsis, before any evidence
