@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 from assistant import refusal
 from assistant.lexical import detect_language
 from assistant.sentences import Sentence, candidates, score_sentences, select
-from assistant.types import Answer, Citation, Hit, IndexedRelease
+from assistant.types import Answer, AnswerSentence, Citation, Hit, IndexedRelease
 
 REFUSALS = {
     "id": "Informasi tersebut tidak ditemukan dalam siaran pers yang tersedia.",
@@ -40,6 +40,7 @@ class AnswerRequest:
     idf: Callable[[str], float]  # term statistics of the whole index
     releases: Mapping[str, IndexedRelease] = field(default_factory=dict)  # of the hits
     threshold: float = refusal.DEFAULT_REFUSAL_THRESHOLD  # refuse below this confidence
+    query: str = ""  # what retrieval searched with (a follow-up made standalone), if not question
 
     @property
     def language(self) -> str:
@@ -79,7 +80,8 @@ class ExtractiveAnswerer:
         answer = compose(request, select(scored, self.max_sentences),
                          refusal.confidence(features))
         return Answer(answer.question, answer.text, answer.refused, answer.citations,
-                      answer.confidence, evidence=features, hits=tuple(request.hits))
+                      answer.confidence, evidence=features, hits=tuple(request.hits),
+                      sentences=answer.sentences)
 
     def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
         """The whole answer at once: quoting has nothing to show before it is done."""
@@ -94,7 +96,10 @@ def compose(request: AnswerRequest, selected: Sequence[Sentence],
         return Answer(question, REFUSALS[request.language], True, (), confidence_score)
     citations = [cite(n, s, request.releases) for n, s in enumerate(selected, start=1)]
     text = " ".join(f"{s.text} [{n}]" for n, s in enumerate(selected, start=1))
-    return Answer(question, text, False, tuple(citations), confidence_score)
+    # quoted sentences are supported by construction: each is its own citation's quote
+    sentences = tuple(AnswerSentence(s.text, (n,)) for n, s in enumerate(selected, start=1))
+    return Answer(question, text, False, tuple(citations), confidence_score,
+                  sentences=sentences)
 
 
 def cite(n: int, sentence: Sentence, releases: Mapping[str, IndexedRelease]) -> Citation:

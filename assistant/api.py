@@ -1,6 +1,8 @@
 """The REST API (FastAPI), served by the same process as the web chat.
 
-POST /api/ask returns exactly the `assistant ask --json` object; /api/releases lists,
+POST /api/ask returns exactly the `assistant ask --json` object; POST /api/ask/stream sends
+the answer as server-sent events (`token` events while it is written, then one `answer`
+event with that object, citations resolved and sentences verified); /api/releases lists,
 shows (with the exact paragraphs), uploads and deletes releases as the page does (same
 limits, one result row per file); /api/health says what this process serves. /docs
 describes them (rendered here from the OpenAPI schema, because the usual Swagger page loads
@@ -16,15 +18,18 @@ import html
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
+from assistant.answer import AnswerEvent
 from assistant.auth import LoginThrottle, LoginThrottled, Users
 from assistant.errors import AssistantError, QuestionError
 from assistant.pipeline import Assistant
@@ -38,6 +43,7 @@ from assistant.schema import (
     release_out,
     to_json,
 )
+from assistant.types import Answer
 from assistant.uploads import Upload, delete_release, ingest_uploads
 
 TITLE = "Kemenko PMK press release assistant API"
@@ -131,16 +137,55 @@ def _answer_routes(app: FastAPI, assistant: Assistant) -> None:
     @app.post("/api/ask", response_model=AnswerOut)
     def ask(request: AskRequest) -> dict[str, object]:
         """Answer a question from the indexed releases, citing every sentence, or refuse."""
-        previous = [turn.content for turn in request.history if turn.role == "user"]
-        try:
-            answer = assistant.ask(request.question, k=request.k, since=request.since,
-                                   until=request.until, history=previous,
-                                   sources=request.sources)
-        except QuestionError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
-        except AssistantError as exc:  # the API is an edge, like cli and ui
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        with _http_errors():
+            answer = assistant.ask(request.question, **_ask_options(request))
         return to_json(answer)
+
+    @app.post("/api/ask/stream", response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}},
+                               "description": "`event: token` with {\"text\": ...} as the "
+                                              "answer is written, then `event: answer` with "
+                                              "the /api/ask object (or `event: error`)"}})
+    def ask_stream(request: AskRequest) -> StreamingResponse:
+        """/api/ask as server-sent events: the text as it is written, then the answer."""
+        events = assistant.ask_stream(request.question, **_ask_options(request))
+        with _http_errors():  # a bad question fails with its status before the stream starts
+            first = next(events)
+        return StreamingResponse(_sse(chain([first], events)), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+
+def _ask_options(request: AskRequest) -> dict[str, Any]:
+    previous = [turn.content for turn in request.history if turn.role == "user"]
+    return {"k": request.k, "since": request.since, "until": request.until,
+            "history": previous, "sources": request.sources}
+
+
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    """AssistantError as an HTTP error (the API is an edge, like cli and ui)."""
+    try:
+        yield
+    except QuestionError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    except AssistantError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _sse(events: Iterator[AnswerEvent]) -> Iterator[str]:
+    """Server-sent events of an answer stream."""
+    try:
+        for event in events:
+            if isinstance(event, Answer):
+                yield _event("answer", to_json(event))
+            else:
+                yield _event("token", {"text": event})
+    except AssistantError as exc:
+        yield _event("error", {"detail": str(exc)})
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def _release_routes(app: FastAPI, assistant: Assistant) -> None:
@@ -193,7 +238,8 @@ def health_of(assistant: Assistant) -> HealthOut:
                      embedder=assistant.embedder.name,
                      index_embedder=state.provenance.get("embedder"),
                      refusal_threshold=threshold, refusal_threshold_source=origin,
-                     generation=state.generation, store=assistant.index.where)
+                     generation=state.generation, store=assistant.index.where,
+                     llm=getattr(assistant.answerer, "model_name", None))
 
 
 def docs_html(schema: dict[str, Any]) -> str:

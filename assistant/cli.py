@@ -49,7 +49,8 @@ def main() -> None:
 
     Settings come from environment variables: ASSISTANT_INDEX_DIR (default index/),
     ASSISTANT_EMBEDDER (e5 | sentence-transformers:<model>), ASSISTANT_CHROMA_URL
-    (http://host:port of a Chroma server). See README.md.
+    (http://host:port of a Chroma server), ASSISTANT_LLM (openai | gguf:/path/model.gguf:
+    answers written by an LLM, every sentence checked against the releases). See README.md.
     """
 
 
@@ -116,7 +117,12 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
     if as_json:
         click.echo(json.dumps(to_json(answer), ensure_ascii=False))
         return
-    click.echo(answer.text)
+    if answer.notice:
+        click.echo(f"note: {answer.notice}", err=True)
+    click.echo(" ".join(
+        s.text + "".join(f" [{n}]" for n in s.citations)
+        + ("" if s.supported else " (⚠ not supported by the sources)")
+        for s in answer.sentences) if answer.sentences else answer.text)
     if answer.citations:
         click.echo("")
     for c in answer.citations:
@@ -377,6 +383,9 @@ def _run_folder(out: Path | None, prefix: str) -> Path:
                    "(hybrid, dense, bm25, rrf); `ask` uses hybrid.")
 @click.option("--retrieval-only", is_flag=True,
               help="Skip the answer stage: retrieval metrics only (fast on big sets).")
+@click.option("--answerers", default="", metavar="extractive,llm",
+              help="Answerers to compare on the same retrieval (default: extractive, and "
+                   "the LLM when ASSISTANT_LLM is set; its columns are <retriever>+llm).")
 @click.option("--compare", nargs=2, metavar="RUN_A RUN_B",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Compare two run folders instead: metric deltas and flipped questions.")
@@ -384,7 +393,7 @@ def _run_folder(out: Path | None, prefix: str) -> Path:
               help="With --compare: the metric that gates (see eval/README.md).")
 @click.option("--fail-under", "tolerance", type=float, default=0.0, show_default=True,
               help="With --compare: exit 1 when --metric gets worse by more than this.")
-def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool,
+def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool, answerers: str,
                  compare: tuple[Path, Path] | None, metric: str, tolerance: float,
                  **options: Any) -> None:
     """Run a test set through `ask` and report retrieval, answer, citation and refusal metrics.
@@ -397,7 +406,7 @@ def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool,
     import tempfile
 
     from assistant import report
-    from assistant.evaluate import open_target, run
+    from assistant.evaluate import answer_stages, open_target, run
 
     if compare:
         try:
@@ -414,8 +423,11 @@ def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool,
         with tempfile.TemporaryDirectory(prefix="assistant-eval-") as workdir:
             target = open_target(Settings(), _source(test_set, options), Path(workdir),
                                  options["cache"], indexing)
+            stages = [a.strip() for a in answerers.split(",") if a.strip()]
+            n_stages = 1 if retrieval_only else len(answer_stages(target.assistant, stages))
             rows = run(target.assistant, target.questions, modes,
-                       asking(len(target.questions) * len(modes)), retrieval_only)
+                       asking(len(target.questions) * len(modes) * n_stages), retrieval_only,
+                       stages)
             target.meta["retrieval_only"] = retrieval_only
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc

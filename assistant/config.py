@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,3 +56,22 @@ class Settings(BaseSettings):
     max_unpacked_mb: float = 50.0
     max_text_chars: int = 2_000_000
     max_release_chunks: int = 2_000
+    # LLM answers (generate.py): None keeps the extractive answer. "openai" is any
+    # OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API) at
+    # llm_base_url; "gguf:/path/model.gguf" runs a local model (pip install -e '.[llm]')
+    llm: str | None = None
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama)
+    llm_model: str = ""  # the server's model name; a GGUF file's name by default
+    llm_api_key: SecretStr | None = None  # never logged or shown; servers without one: unset
+    llm_timeout_s: float = 60.0  # per request (a streamed answer: between two chunks)
+    llm_max_retries: int = 2  # retries on connection errors, 408/429/5xx, with backoff
+    llm_max_tokens: int = 512
+    llm_temperature: float = 0.0
+    llm_context_tokens: int = 4096  # gguf: the model's context window (n_ctx)
+    llm_threads: int | None = None  # gguf: CPU threads (None: llama.cpp's default)
+    # an answer sentence the sources do not support: "mark" it (shown flagged, JSON
+    # supported=false) or "drop" it
+    unsupported: Literal["mark", "drop"] = "mark"
+    # None: the calibrated similarity above which a passage sentence supports an answer
+    # sentence, per language (verify.SUPPORT_THRESHOLDS, see eval/README.md)
+    support_threshold: float | None = None

@@ -4,7 +4,9 @@
 from a corpus or from a SQuAD-style file's passages) and the questions; `run` asks each
 question with each retriever through Assistant.ask, exactly as `assistant ask` does (asking
 for a deeper ranking, which the Answer carries), and scores answer, citations and retrieval
-with metrics.py. report.py aggregates and writes.
+with metrics.py. With an LLM configured, each question is also answered by the extractive
+answerer on the same retrieval (the baseline, column `<retriever>`) next to the LLM (column
+`<retriever>+llm`). report.py aggregates and writes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, cast
 from assistant import metrics
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.generate import LLMAnswerer, model_name
 from assistant.index import threshold_of
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import MODES, Filters, Mode
@@ -89,7 +92,8 @@ def open_target(settings: Settings, source: Source, workdir: Path,
     if source.squad is None and source.distractors:
         raise AssistantError("--distractors goes with --squad")
     meta: dict[str, Any] = {"set": source.name, "created": dt.datetime.now().isoformat(
-        timespec="seconds"), "embedder": settings.embedder, "warnings": []}
+        timespec="seconds"), "embedder": settings.embedder, "warnings": [],
+        "llm": f"{settings.llm.split(':')[0]}:{model_name(settings)}" if settings.llm else None}
     if source.squad is not None:
         questions, passages = load_squad(source.squad, source.question_field,
                                          source.answers_field)
@@ -175,9 +179,20 @@ def ask_row(assistant: Assistant, judge: Judge, q: EvalQuestion, mode: Mode,
     row.update(retrieval_metrics(q, relevant, judge))
     row.update(answer_metrics(q, answer, judge))
     row["latency_ms"] = answer.timings_ms.get("total")
+    row["first_token_ms"] = answer.timings_ms.get("first_token")
     row["timings_ms"] = dict(answer.timings_ms)
+    row.update(verification(answer))
     row["pass"], row["reason"] = verdict(q, row)
     return row
+
+
+def verification(answer: Answer) -> dict[str, Any]:
+    """How the answer's sentences fared in verification, and whether the LLM fell back."""
+    return {"answerer": answer.mode, "model": answer.model, "notice": answer.notice,
+            "fallback": bool(answer.notice),
+            "n_sentences": len(answer.sentences) + answer.dropped,
+            "n_unsupported": sum(not s.supported for s in answer.sentences) + answer.dropped,
+            "n_recited": sum(s.recited for s in answer.sentences)}
 
 
 def retrieval_metrics(q: EvalQuestion, relevant: Sequence[bool], judge: Judge) -> dict[str, Any]:
@@ -223,17 +238,19 @@ def verdict(q: EvalQuestion, row: dict[str, Any]) -> tuple[bool, str]:
 
 def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Sequence[str],
         progress: Callable[[], Any] | None = None,
-        retrieval_only: bool = False) -> list[dict[str, Any]]:
-    """Every question through `ask` with every retriever; one scored row each.
+        retrieval_only: bool = False, answerers: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every question through `ask` with every retriever and answerer; one scored row each.
 
     retrieval_only: skip the answer stage (fast baselines on big sets); the question is
     embedded once and searched with each retriever exactly as `ask` searches.
+    answerers: "extractive" and/or "llm" (default: every one configured).
     """
     modes = [cast(Mode, m) for m in dict.fromkeys(retrievers) if m in MODES]
     unknown = [m for m in retrievers if m not in MODES]
     if unknown or not modes:
         raise AssistantError(f"unknown retriever(s) {', '.join(unknown) or '(none)'}; "
                              f"choose from {', '.join(MODES)}")
+    stages = answer_stages(assistant, answerers)
     judge = Judge(list(assistant.index.store.chunks()))
     by_id = {q.id: q for q in questions}
     rows = []
@@ -242,11 +259,29 @@ def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Seq
         for mode in modes:
             if retrieval_only:
                 rows.append(search_row(assistant, judge, q, mode, history))
-            else:
-                rows.append(ask_row(assistant, judge, q, mode, history))
-            if progress:
-                progress()
+                if progress:
+                    progress()
+                continue
+            for name, staged in stages.items():
+                row = ask_row(staged, judge, q, mode, history)
+                row["retriever"] = mode if name == "extractive" else f"{mode}+{name}"
+                rows.append(row)
+                if progress:
+                    progress()
     return rows
+
+
+def answer_stages(assistant: Assistant, wanted: Sequence[str] = ()) -> dict[str, Assistant]:
+    """The assistant with each answerer to compare: extractive, and the LLM when configured."""
+    llm = assistant.answerer if isinstance(assistant.answerer, LLMAnswerer) else None
+    available = {"extractive": assistant.with_stage(llm.extractive) if llm else assistant}
+    if llm:
+        available["llm"] = assistant
+    missing = [w for w in wanted if w not in available]
+    if missing:
+        raise AssistantError(f"answerer(s) {', '.join(missing)} not available: "
+                             f"{', '.join(available)} configured (set ASSISTANT_LLM for llm)")
+    return {name: available[name] for name in (wanted or available)}
 
 
 def _row(q: EvalQuestion, mode: Mode, hits: Sequence[Hit], relevant: Sequence[bool]
@@ -298,6 +333,7 @@ def confidences(assistant: Assistant, questions: Sequence[EvalQuestion],
                 progress: Callable[[], Any] | None = None) -> list[float]:
     """The evidence confidence `ask` gives each question (what refusal is decided on)."""
     values = []
+    assistant = answer_stages(assistant, ["extractive"])["extractive"]  # no LLM calls
     for q in questions:
         values.append(assistant.ask(q.question).confidence)
         if progress:

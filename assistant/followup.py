@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from assistant.lexical import analyze, words
 
@@ -42,6 +43,30 @@ def is_followup(question: str) -> bool:
     tokens = words(question)
     points_back = any(t in _ANAPHORA or t.endswith("nya") and len(t) > 5 for t in tokens)
     return points_back and len(set(analyze(question))) <= MAX_OWN_TERMS
+
+
+class Rewriter(Protocol):
+    """Turns a question and the earlier questions into the query retrieval searches with.
+
+    standalone: the query is a whole question to answer (an LLM's condensation), not a
+    context-prefixed search string (the rule rewrite: the answer reads the question as asked).
+    """
+
+    standalone: bool
+
+    def rewrite(self, question: str, previous: Sequence[str] = ()) -> str:
+        """The retrieval query (the question itself when it stands alone)."""
+        ...
+
+
+class RuleRewriter:
+    """The rule-based rewrite below (no LLM); generate.LLMRewriter condenses with one."""
+
+    standalone = False
+
+    def rewrite(self, question: str, previous: Sequence[str] = ()) -> str:
+        """The retrieval query for question given the earlier questions (oldest first)."""
+        return rewrite(question, previous)
 
 
 def rewrite(question: str, previous: Sequence[str] = ()) -> str:

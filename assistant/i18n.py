@@ -10,6 +10,10 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "Asisten Siaran Pers Kemenko PMK",
         "intro": "Jawaban dikutip dari siaran pers; setiap kalimat diberi nomor sumber [n]. "
                  "Klik atau arahkan kursor ke [n] untuk melihat sumbernya.",
+        "intro_llm": "Jawaban ditulis model bahasa hanya dari siaran pers; setiap kalimat "
+                     "diberi nomor sumber [n] dan diperiksa terhadap sumbernya (⚠ menandai "
+                     "kalimat yang tidak didukung sumber). Klik atau arahkan kursor ke [n] "
+                     "untuk melihat sumbernya.",
         "tab_chat": "Tanya", "tab_releases": "Siaran pers",
         "chat": "Percakapan", "placeholder": "Tulis pertanyaan…", "send": "Kirim",
         "filters": "Saring", "since": "Sejak (YYYY-MM-DD)", "until": "Sampai (YYYY-MM-DD)",
@@ -44,11 +48,16 @@ TEXT: dict[str, dict[str, str]] = {
         "progress": "Menyematkan potongan teks",
         "thinking": "Mencari di siaran pers…",
         "language": "Bahasa antarmuka",
+        "unsupported": "tidak didukung sumber",
     },
     "en": {
         "title": "Kemenko PMK Press Release Assistant",
         "intro": "Answers are quoted from the press releases; every sentence carries a source "
                  "number [n]. Click or hover over [n] to see its source.",
+        "intro_llm": "Answers are written by a language model from the press releases only; "
+                     "every sentence carries a source number [n] and is checked against its "
+                     "source (⚠ marks a sentence the sources do not support). Click or hover "
+                     "over [n] to see its source.",
         "tab_chat": "Ask", "tab_releases": "Releases",
         "chat": "Conversation", "placeholder": "Type a question…", "send": "Send",
         "filters": "Filters", "since": "Since (YYYY-MM-DD)", "until": "Until (YYYY-MM-DD)",
@@ -83,6 +92,7 @@ TEXT: dict[str, dict[str, str]] = {
         "progress": "Embedding text chunks",
         "thinking": "Searching the releases…",
         "language": "Interface language",
+        "unsupported": "not supported by the sources",
     },
 }
 

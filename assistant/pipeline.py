@@ -1,7 +1,8 @@
 """Composition root: build(settings) picks the concrete parts; Assistant.ask composes them.
 
-A question flows: follow-up rewrite (followup.py) -> retrieval (retrieve.py) -> the answer
-stage (answer.py, any `Answerer`). A release flows through the indexer (index.py).
+A question flows: follow-up rewrite (followup.py, or an LLM's condensation) -> retrieval
+(retrieve.py) -> the answer stage (answer.py, any `Answerer`: extractive, or generate.py's
+LLM answerer when ASSISTANT_LLM is set). A release flows through the indexer (index.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant import followup
+from langchain_core.embeddings import Embeddings
+
 from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.doctor import Evidence, gather
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
 from assistant.errors import QuestionError, StoreError
+from assistant.followup import Rewriter, RuleRewriter
 from assistant.index import MANIFEST_NAME, Indexer
 from assistant.lexindex import LexicalIndex
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
@@ -41,12 +44,19 @@ class Assistant:
     """Answers questions from the index: rewrite a follow-up, retrieve, answer."""
 
     def __init__(self, settings: Settings, index: Indexer, retriever: Retriever,
-                 answerer: Answerer, embedder: Embedder) -> None:
+                 answerer: Answerer, embedder: Embedder, rewriter: Rewriter | None = None
+                 ) -> None:
         self.settings = settings
         self.index = index
         self.retriever = retriever
         self.answerer = answerer
         self.embedder = embedder
+        self.rewriter = rewriter or RuleRewriter()
+
+    def with_stage(self, answerer: Answerer, rewriter: Rewriter | None = None) -> Assistant:
+        """The same index and retrieval with another answer stage (evaluation compares)."""
+        return Assistant(self.settings, self.index, self.retriever, answerer, self.embedder,
+                         rewriter)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = Filters(),  # noqa: B008
                  mode: Mode = "hybrid", history: Sequence[str] = ()) -> Retrieval:
@@ -55,7 +65,7 @@ class Assistant:
         self.index.refresh()
         self.index.check_embedder()
         start = time.perf_counter()
-        query = followup.rewrite(question, history)
+        query = self.rewriter.rewrite(question, history)
         vector = self.embedder.embed_query(query)
         embedded = time.perf_counter()
         hits = self.retriever.search(query, k or self.settings.top_k, filters, mode,
@@ -67,7 +77,7 @@ class Assistant:
         """What the answer stage gets for a retrieval (its top k passages)."""
         hits = retrieval.ranking[: k or self.settings.top_k]
         vector = retrieval.query_vector
-        if retrieval.query != retrieval.question and hits:
+        if retrieval.query != retrieval.question and hits and not self.rewriter.standalone:
             # a follow-up is answered from the conversation's release (the best hit of the
             # question read with its context), scored against the question as asked
             vector = self.embedder.embed_query(retrieval.question)
@@ -76,7 +86,8 @@ class Assistant:
         releases = {h.chunk.release_id: catalog[h.chunk.release_id]
                     for h in hits if h.chunk.release_id in catalog}
         return AnswerRequest(retrieval.question, hits, vector, self.index.lexical.idf,
-                             releases, self.index.refusal_threshold()[0])
+                             releases, self.index.refusal_threshold()[0],
+                             retrieval.query if self.rewriter.standalone else "")
 
     def ask_stream(self, question: str, k: int | None = None, since: dt.date | None = None,
                    until: dt.date | None = None, mode: Mode = "hybrid",
@@ -91,12 +102,18 @@ class Assistant:
                                   Filters.of(since, until, sources), mode, history)
         request = self.request(retrieval, k)
         mark = time.perf_counter()
+        first: float | None = None  # time to the first text (the whole answer, extractive)
         for event in self.answerer.stream(request):
             if isinstance(event, Answer):
-                timings = {**retrieval.timings_ms, "answer": _ms(mark), "total": _ms(start)}
+                total = _ms(start)
+                timings = {**event.timings_ms, **retrieval.timings_ms, "answer": _ms(mark),
+                           "total": total,
+                           "first_token": first if first is not None else total}
                 yield dataclasses.replace(event, timings_ms=timings, query=retrieval.query,
                                           ranking=retrieval.ranking)
                 return
+            if first is None:
+                first = _ms(start)
             yield event
 
     def ask(self, question: str, k: int | None = None, since: dt.date | None = None,
@@ -154,8 +171,26 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     store, lexical = open_index(settings)
     index = Indexer(settings, store, index_embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
-    answerer = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
-    return Assistant(settings, index, retriever, answerer, embedder)
+    answerer, rewriter = answer_stage(settings, sentence_embedder)
+    return Assistant(settings, index, retriever, answerer, embedder, rewriter)
+
+
+def answer_stage(settings: Settings, sentence_embedder: Embeddings
+                 ) -> tuple[Answerer, Rewriter]:
+    """The configured answerer and follow-up rewriter: extractive and rule-based without an
+    LLM; with ASSISTANT_LLM, the LLM answerer (verified) and the LLM's condensation."""
+    extractive = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
+    if not settings.llm:
+        return extractive, RuleRewriter()
+    from assistant import generate
+    from assistant.verify import Verifier
+
+    chat_model = generate.make_chat_model(settings)
+    verifier = Verifier(sentence_embedder, settings.support_threshold)
+    answerer = generate.LLMAnswerer(chat_model, extractive, verifier,
+                                    generate.model_name(settings), settings.unsupported,
+                                    generate.where(settings), settings.llm_api_key)
+    return answerer, generate.LLMRewriter(chat_model, settings.max_question_chars)
 
 
 def open_index(settings: Settings) -> tuple[ChromaStore, LexicalIndex]:

@@ -65,12 +65,43 @@ def answer_markdown(answer: AnswerJSON, lang: str = "id", quotes: bool = True) -
     """The answer text with its [n] markers, then its sources grouped by release (each
     quote beneath its release, unless quotes is False: the chat page shows them in its
     evidence panel)."""
-    text = _MARKER.sub(r"[\1]", escape(answer["answer"]))
+    text = answer_text(answer, lang)
     if not answer["citations"]:
         return text
     items = [release_markdown(g, lang, quotes) for g in by_release(answer["citations"])]
     sources = ("\n\n" if quotes else "\n").join(items)
     return f"{text}\n\n**{t(lang, 'sources_head')}**\n\n{sources}"
+
+
+def answer_text(answer: AnswerJSON, lang: str = "id") -> str:
+    """The answer's escaped markdown: a notice first when there is one, and each sentence
+    the sources do not support inside a visible mark (class `unsupported`, ⚠ and words)."""
+    sentences = answer.get("sentences") or []
+    if all(s["supported"] for s in sentences):
+        text = _MARKER.sub(r"[\1]", escape(answer["answer"]))
+    else:
+        text = " ".join(_sentence(s, lang) for s in sentences)
+    notice = answer.get("notice")
+    return f"_ℹ️ {escape(notice)}_\n\n{text}" if notice else text
+
+
+def _sentence(sentence: Mapping[str, Any], lang: str) -> str:
+    body = escape(sentence["text"]) + "".join(f" [{n}]" for n in sentence["citations"])
+    if sentence["supported"]:
+        return body
+    label = html.escape(t(lang, "unsupported"))
+    return (f"<span class='unsupported' title='{label}'>{body} "
+            f"<span class='unsupported-mark'>⚠ {label}</span></span>")
+
+
+def marked_plain(answer: AnswerJSON, lang: str = "id") -> str:
+    """The answer as plain text, each unsupported sentence followed by the ⚠ mark."""
+    sentences = answer.get("sentences") or []
+    if all(s["supported"] for s in sentences):
+        return str(answer["answer"])
+    mark = t(lang, "unsupported")
+    return " ".join(s["text"] + "".join(f" [{n}]" for n in s["citations"])
+                    + ("" if s["supported"] else f" (⚠ {mark})") for s in sentences)
 
 
 def conversation_markdown(turns: Sequence[tuple[str, AnswerJSON | str]], lang: str = "id",
@@ -90,7 +121,9 @@ def conversation_markdown(turns: Sequence[tuple[str, AnswerJSON | str]], lang: s
 def plain_text(answer: AnswerJSON, lang: str = "id") -> str:
     """The answer with its numbered sources as plain text, to paste into a briefing note."""
     lines = [f"{t(lang, 'question')}: {answer['question']}",
-             f"{t(lang, 'answer')}: {answer['answer']}"]
+             f"{t(lang, 'answer')}: {marked_plain(answer, lang)}"]
+    if answer.get("notice"):
+        lines.append(f"({answer['notice']})")
     if answer["citations"]:
         lines += ["", f"{t(lang, 'sources_head')}:"]
     for c in answer["citations"]:

@@ -24,9 +24,12 @@ METRICS: dict[str, bool] = {
     "citation_precision": True, "citation_recall": True,
     "refusal_precision": True, "refusal_recall": True, "refusal_f1": True,
     "wrong_refusal_rate": False, "latency_p50_ms": False, "latency_p95_ms": False,
+    "ttft_p50_ms": False, "ttft_p95_ms": False,
+    "unsupported_share": False, "recited_share": False, "fallback_rate": False,
     "pass_rate": True,
 }
-Summary = dict[str, dict[str, dict[str, Any]]]  # retriever -> split ("all", "lang:id") -> metrics
+# retriever ("hybrid", or "hybrid+llm" for the LLM answerer) -> split ("all", "lang:id") -> metrics
+Summary = dict[str, dict[str, dict[str, Any]]]
 
 
 # aggregates -------------------------------------------------------------------------------
@@ -42,6 +45,8 @@ def split_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     answered = all(r["refused"] is not None for r in rows)  # not a retrieval-only run
     has_unanswerable = answered and n_answerable < len(rows)
     latencies = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+    first = [r["first_token_ms"] for r in rows if r.get("first_token_ms") is not None]
+    n_sentences = sum(r.get("n_sentences") or 0 for r in rows)
     out: dict[str, Any] = {
         "n": len(rows), "n_answerable": n_answerable, "n_retrieval": len(judged),
         "recall@1": metrics.recall_at(ranks, 1) if judged else None,
@@ -59,6 +64,13 @@ def split_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "wrong_refusal_rate": refusal.wrong_refusals if answered and n_answerable else None,
         "latency_p50_ms": metrics.percentile(latencies, 50),
         "latency_p95_ms": metrics.percentile(latencies, 95),
+        "ttft_p50_ms": metrics.percentile(first, 50),
+        "ttft_p95_ms": metrics.percentile(first, 95),
+        "unsupported_share": sum(r.get("n_unsupported") or 0 for r in rows) / n_sentences
+        if n_sentences else None,
+        "recited_share": sum(r.get("n_recited") or 0 for r in rows) / n_sentences
+        if n_sentences else None,
+        "fallback_rate": metrics.mean(r.get("fallback") for r in rows),
         "pass_rate": metrics.mean(bool(r["pass"]) for r in rows),
     }
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
@@ -96,7 +108,7 @@ def recall_curve(rows: Sequence[dict[str, Any]], depth: int = 10) -> dict[str, l
 def _cell(metric: str, value: Any) -> str:
     if value is None:
         return "-"
-    return f"{value:.0f}" if metric.startswith("latency") else f"{value:.3f}"
+    return f"{value:.0f}" if metric.startswith(("latency", "ttft")) else f"{value:.3f}"
 
 
 def table(summary: Summary, split: str = "all", markdown: bool = False) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.types import Answer, Citation, IndexedRelease
+from assistant.types import Answer, AnswerSentence, Citation, IndexedRelease
 
 
 class CitationOut(BaseModel):
@@ -24,6 +24,16 @@ class CitationOut(BaseModel):
     score: float
 
 
+class SentenceOut(BaseModel):
+    """One sentence of the answer with its citation numbers, checked against the sources."""
+
+    text: str
+    citations: list[int]
+    supported: bool = Field(description="whether the cited passages support the sentence "
+                                        "(false: shown marked as not supported)")
+    recited: bool = Field(False, description="its citation was corrected to another source")
+
+
 class AnswerOut(BaseModel):
     """The `assistant ask --json` object (also what POST /api/ask returns)."""
 
@@ -32,6 +42,10 @@ class AnswerOut(BaseModel):
     refused: bool
     citations: list[CitationOut]
     timings_ms: dict[str, float]
+    mode: str = Field("extractive", description="extractive (quoted) or llm (generated)")
+    model: str | None = Field(None, description="the LLM that wrote the answer")
+    sentences: list[SentenceOut] = Field(default_factory=list)
+    notice: str | None = Field(None, description="why the answer falls back (LLM failed)")
 
 
 class ReleaseOut(BaseModel):
@@ -84,6 +98,7 @@ class HealthOut(BaseModel):
     refusal_threshold_source: str
     generation: str = Field(description="the index version this process serves")
     store: str
+    llm: str | None = Field(None, description="the LLM that writes answers (null: extractive)")
 
 
 class CheckOut(BaseModel):
@@ -111,11 +126,20 @@ def citation_out(citation: Citation) -> CitationOut:
                        passage=citation.passage, score=citation.score)
 
 
+def sentence_out(sentence: AnswerSentence) -> SentenceOut:
+    """The JSON model of an answer sentence."""
+    return SentenceOut(text=sentence.text, citations=list(sentence.citations),
+                       supported=sentence.supported, recited=sentence.recited)
+
+
 def answer_out(answer: Answer) -> AnswerOut:
     """The JSON model of an answer."""
     return AnswerOut(question=answer.question, answer=answer.text, refused=answer.refused,
                      citations=[citation_out(c) for c in answer.citations],
-                     timings_ms=dict(answer.timings_ms))
+                     timings_ms=dict(answer.timings_ms), mode=answer.mode,
+                     model=answer.model or None,
+                     sentences=[sentence_out(s) for s in answer.sentences],
+                     notice=answer.notice or None)
 
 
 def to_json(answer: Answer) -> dict[str, Any]:

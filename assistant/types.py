@@ -77,6 +77,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, the citation numbers it carries and whether the cited
+    passages support it (verify.py); recited: its citation was corrected to another source."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    supported: bool = True
+    recited: bool = False
+
+
+@dataclass(frozen=True)
 class Answer:
     """A cited answer, or a refusal, to one question, with the passages it was built from.
 
@@ -94,6 +105,11 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     ranking: tuple[Hit, ...] = ()
     query: str = ""  # what retrieval searched with (a follow-up is rewritten)
+    mode: str = "extractive"  # "extractive" (quoted sentences) or "llm" (generated, verified)
+    model: str = ""  # the LLM that wrote it ("" for extractive)
+    sentences: tuple[AnswerSentence, ...] = ()  # the text sentence by sentence, verified
+    notice: str = ""  # why the answer is not what was asked for (LLM failed: extractive)
+    dropped: int = 0  # unsupported sentences removed (ASSISTANT_UNSUPPORTED=drop)
 
 
 @dataclass(frozen=True)

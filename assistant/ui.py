@@ -35,10 +35,10 @@ THEME = gr.themes.Soft(primary_hue="teal", font=["system-ui", "Segoe UI", "Robot
                        font_mono=["ui-monospace", "monospace"])
 
 
-def _labels(lang: str, limits: str) -> list[Any]:
+def _labels(lang: str, limits: str, intro: str = "intro") -> list[Any]:
     """Updates that put every labelled component in lang (order of create_app's `labelled`)."""
     return [
-        f"# {t(lang, 'title')}\n\n{t(lang, 'intro')}",
+        f"# {t(lang, 'title')}\n\n{t(lang, intro)}",
         gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_releases")),
         gr.update(label=t(lang, "chat"), examples=[{"text": q} for q in EXAMPLES[lang]]),
         gr.update(placeholder=t(lang, "placeholder")), gr.update(value=t(lang, "send")),
@@ -59,6 +59,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     """The chat page (tabs Tanya and Siaran pers) and the /ask and /chat API endpoints."""
     settings = assistant.settings
     lang0 = DEFAULT
+    intro = "intro_llm" if settings.llm else "intro"  # written answers are checked, not quoted
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         # only files Gradio itself received through its upload route may be indexed
         handlers = Handlers(assistant, received=lambda: app.upload_file_set)
@@ -67,7 +68,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         pending = gr.State(None)
         selected = gr.State("")
         with gr.Row(equal_height=False):
-            header = gr.Markdown(f"# {t(lang0, 'title')}\n\n{t(lang0, 'intro')}")
+            header = gr.Markdown(f"# {t(lang0, 'title')}\n\n{t(lang0, intro)}")
             language = gr.Radio(list(LANGUAGES), value="Bahasa Indonesia",
                                 container=False, scale=0, min_width=260,
                                 elem_id="language")
@@ -171,7 +172,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         def switch(choice: str, current_turns: list[dict[str, Any]], query: str) -> list[Any]:
             code = LANGUAGES.get(choice, DEFAULT)
             updates = _labels(code, t(code, "limits", files=settings.upload_max_files,
-                                      mb=settings.upload_max_mb))
+                                      mb=settings.upload_max_mb), intro)
             updates[-2] = handlers.evidence(current_turns, code)
             updates[labelled.index(releases)] = gr.update(label=t(code, "releases"),
                                                           value=handlers.table(query, code))

@@ -158,3 +158,21 @@ def write_news(folder: Path, articles: list[dict]) -> list[Path]:
         name = article["id"].removeprefix("indosum-")[:60] + ".md"
         paths.append(write_release(folder, name, f"---\n{front}\n---\n\n{article['text']}\n"))
     return paths
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[object]:
+    """A real local OpenAI-compatible chat server with scripted replies (tests/llm_server.py)."""
+    from tests.llm_server import ScriptedLLM
+
+    server = ScriptedLLM()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm(llm_server):  # type: ignore[no-untyped-def]
+    """The scripted LLM server, emptied for this test."""
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()

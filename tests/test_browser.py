@@ -195,3 +195,46 @@ def test_with_login_the_page_asks_for_credentials(page, login_url: str) -> None:
     page.get_by_role("button", name="Login").click()
     page.locator("#question textarea").wait_for()
 
+
+
+@pytest.fixture(scope="module")
+def llm_url(tmp_path_factory: pytest.TempPathFactory, llm_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("web-llm")
+    assistant = build(Settings(index_dir=root / "index", upload_dir=root / "uploads",
+                               llm="openai", llm_base_url=llm_server.url, llm_model="test-model",
+                               llm_timeout_s=20, llm_max_retries=0))
+    assert len(assistant.index.ingest([CORPUS]).added) == 1
+    yield from run_server(create_server(assistant))
+
+
+LAST_BOT = "[...document.querySelectorAll('#chat [data-testid=\"bot\"]')].pop()"
+
+
+def test_streamed_llm_answer_marks_its_unsupported_sentence(page, llm_url: str, llm) -> None:  # type: ignore[no-untyped-def]
+    from tests.llm_server import Reply
+
+    llm.script(Reply(
+        "Deputy Warsito hoped that Indonesia and China would explore cooperation in vocational "
+        "education and training (TVET) [1]. The deputies also promised Rp 7.5 trillion for the "
+        "forum [1].", chunk_delay=0.15))
+    _open(page, llm_url)
+    assert page.get_by_text("Jawaban ditulis model bahasa", exact=False).count() == 1
+    page.locator("#question textarea").fill(GUANGXI)
+    page.locator("#send").click()
+    # while the model writes: the text so far, with the ellipsis, before any evidence
+    page.wait_for_function(f"() => {{ const b = {LAST_BOT}; return b && "
+                           "b.innerText.includes('Deputy Warsito') && b.innerText.includes('…')"
+                           " && !b.innerText.includes('forum'); }")
+    assert page.locator("#evidence .ev-turn").count() == 0
+    page.wait_for_function("document.querySelectorAll('#evidence .ev-turn').length > 0")
+    answer = page.locator('#chat [data-testid="bot"]').last
+    flagged = answer.locator(".unsupported")
+    flagged.wait_for()
+    assert flagged.count() == 1 and flagged.is_visible()
+    assert "Rp 7.5 trillion" in flagged.inner_text()
+    assert "⚠ tidak didukung sumber" in flagged.inner_text()
+    assert "Warsito" not in flagged.inner_text() and "Deputy Warsito" in answer.inner_text()
+    assert flagged.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert "…" not in answer.inner_text()
+    quotes = page.locator("#evidence .ev-turn:not([hidden]) .ev-passage mark").all_inner_texts()
+    assert any("Warsito" in q for q in quotes)

@@ -352,3 +352,21 @@ def test_extractive_answer_arrives_whole_without_replay(tmp_path: Path) -> None:
     steps = list(handlers.respond("rapat koordinasi stunting", [], [], "id", "", "", None))
     assert len(steps) == 2  # "searching…", then the finished answer: nothing replayed
     assert "[1]" in steps[-1][0][-1]["content"]
+
+
+def test_unsupported_sentences_are_marked_and_stay_inert() -> None:
+    answer = {**ANSWER_JSON, "mode": "llm", "model": "m", "notice": None,
+              "answer": f"Didukung. [1] Tidak {SCRIPT}. [1]",
+              "sentences": [{"text": "Didukung.", "citations": [1], "supported": True},
+                            {"text": f"Tidak {SCRIPT} *x*.", "citations": [1],
+                             "supported": False}]}
+    rendered = answer_markdown(answer, "en", quotes=False)
+    assert rendered.startswith("Didukung. [1] <span class='unsupported'")
+    assert "⚠ not supported by the sources</span></span>" in rendered
+    assert "<script>" not in rendered and "Tidak &lt;script&gt;" in rendered
+    assert "\\*x\\*" in rendered
+    assert "Tidak <script>alert(1)</script> *x*. [1] (⚠ tidak didukung sumber)" in \
+        plain_text(answer, "id")
+    fallback = {**ANSWER_JSON, "notice": f"The model failed {SCRIPT}"}
+    shown = answer_markdown(fallback, "en")
+    assert shown.startswith("_ℹ️ The model failed &lt;script&gt;") and "<script>" not in shown

@@ -1,0 +1,316 @@
+"""LLM answers: the only module that talks to an LLM client.
+
+`LLMAnswerer` is an `Answerer` over any LangChain `BaseChatModel`: it refuses without a
+call when the evidence is below the refusal threshold (the extractive answerer's
+confidence), streams the model's answer token by token, then verifies every sentence
+(verify.py), drops citation numbers that point at nothing, re-cites sentences to the source
+that supports them and marks (or drops, ASSISTANT_UNSUPPORTED=drop) the unsupported ones.
+Citations are renumbered by our code, one per source sentence quoted. When the model fails,
+times out or returns nothing usable, the extractive answer comes back with a notice.
+`LLMRewriter` condenses a follow-up with the conversation into a standalone question.
+
+`make_chat_model(settings)` builds the configured model: `openai` (langchain-openai, any
+OpenAI-compatible server) or `gguf:/path` (`LlamaCppChat`, llama-cpp-python, optional).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr, SecretStr
+
+from assistant import followup, prompt
+from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.errors import ConfigError
+from assistant.types import Answer, AnswerSentence, Citation
+from assistant.verify import Passage, Verdict, Verifier, index_knows
+
+log = logging.getLogger(__name__)
+
+NOTICES = {
+    "id": "Model bahasa tidak dapat dipakai ({reason}); jawaban ini kutipan langsung dari "
+          "siaran pers.",
+    "en": "The language model could not be used ({reason}); this answer quotes the releases "
+          "directly.",
+}
+
+
+class ModelFailure(Exception):
+    """The model answered nothing usable; the message says why (shown in the notice)."""
+
+
+class LLMAnswerer:
+    """Answers with an LLM from the numbered passages, every sentence verified (module doc)."""
+
+    def __init__(self, chat_model: BaseChatModel, extractive: ExtractiveAnswerer,
+                 verifier: Verifier, model_name: str,
+                 unsupported: Literal["mark", "drop"] = "mark", where: str = "",
+                 secret: SecretStr | None = None) -> None:
+        self.chat_model = chat_model
+        self.extractive = extractive  # evidence confidence, and the fallback answer
+        self.verifier = verifier
+        self.model_name = model_name
+        self.unsupported = unsupported
+        self.where = where  # the server's URL or the model file, for failure notices
+        self.secret = secret  # redacted from every notice and log line
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        """The finished, verified answer."""
+        return [e for e in self.stream(request) if isinstance(e, Answer)][-1]
+
+    def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
+        """The model's text as it arrives, then the verified Answer."""
+        # the evidence of a follow-up is judged on its standalone question
+        gate = dataclasses.replace(request, question=request.query) if request.query else request
+        base = dataclasses.replace(self.extractive.answer(gate), question=request.question)
+        if base.refused:  # weak evidence: refuse without calling the model
+            yield dataclasses.replace(base, mode="llm", model=self.model_name)
+            return
+        numbered = prompt.passages(request)
+        text = ""
+        try:
+            for chunk in self.chat_model.stream(prompt.answer_messages(request, numbered)):
+                piece = _content(chunk)
+                if piece:
+                    text += piece
+                    yield piece
+        # any failure of the model, whatever its client raises, falls back to the quotes
+        except Exception as exc:  # noqa: BLE001
+            yield self._fallback(base, request, exc)
+            return
+        try:
+            yield self.finish(request, base, numbered, text)
+        except ModelFailure as exc:
+            yield self._fallback(base, request, exc)
+
+    def _fallback(self, base: Answer, request: AnswerRequest, exc: Exception) -> Answer:
+        """The extractive answer with a notice saying why the model's was not used."""
+        # the reason only: a client's exception text may quote the server's reply
+        reason = self._redact(failure_reason(exc, self.where))
+        log.warning("LLM answer failed, answering extractively: %s", reason)
+        return dataclasses.replace(base, notice=NOTICES[request.language].format(reason=reason))
+
+    def finish(self, request: AnswerRequest, base: Answer, numbered: Sequence[Passage],
+               text: str) -> Answer:
+        """The verified Answer for the model's complete text (ModelFailure if unusable)."""
+        if not text.strip():
+            raise ModelFailure("the model returned an empty answer")
+        shell = dataclasses.replace(base, hits=tuple(request.hits), mode="llm",
+                                    model=self.model_name, citations=(), sentences=())
+        if prompt.is_refusal(text):
+            return dataclasses.replace(shell, text=REFUSALS[request.language], refused=True)
+        start = time.perf_counter()
+        verdicts = self.verifier.verify(text, numbered, index_knows(request.idf))
+        verify_ms = round((time.perf_counter() - start) * 1000, 1)
+        shown = [v for v in verdicts if v.supported or self.unsupported == "mark"]
+        if not shown:
+            raise ModelFailure("no sentence of the model's answer is supported by the "
+                               "sources" if verdicts else "the model's answer has no sentences")
+        sentences, citations = number(shown, request)
+        body = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations)
+                        for s in sentences)
+        return dataclasses.replace(shell, text=" ".join(body.split()), refused=False,
+                                   citations=tuple(citations), sentences=tuple(sentences),
+                                   dropped=len(verdicts) - len(shown),
+                                   timings_ms={"verify": verify_ms})
+
+    def _redact(self, text: str) -> str:
+        key = self.secret.get_secret_value() if self.secret else ""
+        return text.replace(key, "***") if key else text
+
+
+def number(verdicts: Sequence[Verdict], request: AnswerRequest
+           ) -> tuple[list[AnswerSentence], list[Citation]]:
+    """Sentences with our citation numbers: one per (passage, quoted sentence), first use first."""
+    numbers: dict[tuple[int, str], int] = {}
+    citations: list[Citation] = []
+    sentences = []
+    for v in verdicts:
+        mine = []
+        for n in v.cited:
+            key = (n, v.quotes.get(n, ""))
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                citations.append(_citation(numbers[key], request, n, key[1],
+                                           v.similarity.get(n, 0.0)))
+            mine.append(numbers[key])
+        sentences.append(AnswerSentence(v.text, tuple(dict.fromkeys(mine)), v.supported,
+                                        v.recited))
+    return sentences, citations
+
+
+def _citation(n: int, request: AnswerRequest, source: int, quote: str,
+              score: float) -> Citation:
+    chunk = request.hits[source - 1].chunk
+    record = request.releases.get(chunk.release_id)
+    return Citation(n=n, release_id=chunk.release_id, title=chunk.title, date=chunk.date,
+                    source=chunk.source, quote=quote, passage=chunk.text,
+                    score=round(score, 4), url=record.url if record else "",
+                    chunk_id=chunk.id)
+
+
+def _content(chunk: Any) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+
+
+def failure_reason(exc: BaseException, where: str) -> str:
+    """A one-line reason for a model failure naming the server (never the key)."""
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ModelFailure):
+        return str(exc)
+    if "Timeout" in name:
+        return f"no answer from {where} in time (ASSISTANT_LLM_TIMEOUT_S)"
+    if "Connection" in name:
+        return f"could not reach {where}: is the server running?"
+    if status is not None:
+        return f"{where} answered HTTP {status}"
+    return f"{where} failed: {name}"
+
+
+class LLMRewriter:
+    """Condenses a follow-up and the earlier questions into a standalone question."""
+
+    standalone = True
+
+    def __init__(self, chat_model: BaseChatModel, max_chars: int = 1000) -> None:
+        self.chat_model = chat_model
+        self.max_chars = max_chars
+
+    def rewrite(self, question: str, previous: Sequence[str] = ()) -> str:
+        """The standalone question (the rule-based rewrite when the model fails)."""
+        if not previous:
+            return question
+        try:
+            reply = self.chat_model.invoke(prompt.condense_messages(question, previous))
+            standalone = prompt.condensed(_content(reply))
+        # condensation is an aid to retrieval: a failed one falls back to the rule rewrite
+        except Exception as exc:  # noqa: BLE001
+            log.warning("follow-up condensation failed (%s); using the rule rewrite",
+                        type(exc).__name__)
+            standalone = ""
+        if not standalone or len(standalone) > self.max_chars:
+            return followup.rewrite(question, previous)
+        return standalone
+
+
+# backends -------------------------------------------------------------------------------
+
+
+def model_name(settings: Settings) -> str:
+    """The name answers carry in `model`: the server's model name or the GGUF file's."""
+    spec = settings.llm or ""
+    if spec.startswith("gguf:"):
+        return settings.llm_model or Path(spec[5:]).name
+    return settings.llm_model
+
+
+def where(settings: Settings) -> str:
+    """Where the model runs, for notices: the server URL or the GGUF file."""
+    spec = settings.llm or ""
+    if spec.startswith("gguf:"):
+        return spec[5:]
+    return settings.llm_base_url or "the OpenAI API"
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model ASSISTANT_LLM names: `openai` or `gguf:/path/model.gguf`."""
+    spec = (settings.llm or "").strip()
+    if spec == "openai":
+        return _openai(settings)
+    if spec.startswith("gguf:"):
+        return _gguf(settings, Path(spec[5:]).expanduser())
+    raise ConfigError(f"ASSISTANT_LLM={spec!r} is not a backend: use 'openai' (with "
+                      "ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL) or "
+                      "'gguf:/path/model.gguf', or unset it for extractive answers")
+
+
+def _openai(settings: Settings) -> BaseChatModel:
+    if not settings.llm_model:
+        raise ConfigError("ASSISTANT_LLM=openai needs ASSISTANT_LLM_MODEL, the model name the "
+                          "server serves (e.g. qwen2.5:7b-instruct for Ollama)")
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise ConfigError("ASSISTANT_LLM=openai needs langchain-openai: pip install -e .") \
+            from exc
+    # servers without keys (Ollama, vLLM, llama.cpp) still need a non-empty one in the client
+    key = settings.llm_api_key or SecretStr("not-needed")
+    return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=key,
+                      timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
+                      temperature=settings.llm_temperature,
+                      max_completion_tokens=settings.llm_max_tokens)
+
+
+def _gguf(settings: Settings, path: Path) -> BaseChatModel:
+    if not path.is_file():
+        raise ConfigError(f"ASSISTANT_LLM=gguf:{path}: no such model file")
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("ASSISTANT_LLM=gguf:... needs llama-cpp-python: "
+                          "pip install -e '.[llm]'") from exc
+    return LlamaCppChat(model_path=str(path), n_ctx=settings.llm_context_tokens,
+                        n_threads=settings.llm_threads, max_tokens=settings.llm_max_tokens,
+                        temperature=settings.llm_temperature)
+
+
+class LlamaCppChat(BaseChatModel):
+    """A LangChain chat model over llama_cpp.Llama.create_chat_completion (a local GGUF)."""
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    max_tokens: int = 512
+    temperature: float = 0.0
+    _llama: Any = PrivateAttr(default=None)
+    # one llama.cpp context serves one generation at a time; the web chat asks side by side
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Load the model once (the chat template comes from the GGUF's metadata)."""
+        from llama_cpp import Llama
+
+        self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
+                            n_threads=self.n_threads, verbose=False)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
+        roles = {"system": "system", "human": "user", "ai": "assistant"}
+        return [{"role": roles.get(m.type, "user"), "content": _content(m)} for m in messages]
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with self._lock:
+            for part in self._llama.create_chat_completion(
+                    messages=self._messages(messages), stream=True, stop=stop,
+                    max_tokens=self.max_tokens, temperature=self.temperature):
+                piece = part["choices"][0].get("delta", {}).get("content") or ""
+                if piece:
+                    if run_manager:
+                        run_manager.on_llm_new_token(piece)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None,
+                  **kwargs: Any) -> ChatResult:
+        text = "".join(_content(c.message) for c in self._stream(messages, stop, run_manager))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
