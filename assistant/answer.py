@@ -7,7 +7,8 @@ answerer gets the same `AnswerRequest`: the question, the passages, the query ve
 term statistics, the releases they come from and the refusal threshold.
 
 `ExtractiveAnswerer` quotes the best sentences (sentences.py) and refuses when the evidence
-confidence (refusal.py) is below the threshold. Citation numbers are assigned here, by our
+confidence (refusal.py) is below the threshold, or when the question has no content word
+(`refusal.content_terms`) to answer on. Citation numbers are assigned here, by our
 code, and point at the citations list.
 """
 
@@ -72,6 +73,8 @@ class ExtractiveAnswerer:
 
     def answer(self, request: AnswerRequest) -> Answer:
         """Score the passages' sentences, keep the best, refuse on weak evidence."""
+        if not refusal.content_terms(request.question):
+            return compose(request, (), 0.0)  # junk: the best sentence would be arbitrary
         people = {rid: r.people for rid, r in request.releases.items()}
         scored = score_sentences(request.question, request.query_vector,
                                  candidates(request.hits), self.sentence_embedder,

@@ -20,7 +20,6 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
 
-
 MAX_TOKENS = 512  # e5's context, <s> and </s> included: what the model can see of a text
 # tokenising costs time in proportion to length, so a text is cut here before anything else:
 # e5's longest token has 16 characters, so this start still holds more than the context

@@ -42,6 +42,15 @@ QUESTION_FRAME = frozenset(analyze(
     "city country province year date name number place location day month people"))
 
 
+def content_terms(question: str) -> set[str]:
+    """The terms a passage could answer on: stopwords and question frames removed.
+
+    None at all ("a", "the the the", "???", an emoji, control characters): there is nothing
+    to look for, and the answer stage refuses without reading the passages.
+    """
+    return set(analyze(question)) - QUESTION_FRAME
+
+
 def evidence(question: str, scored: Sequence[Sentence], idf: Callable[[str], float]
              ) -> dict[str, float]:
     """Features of how well the best sentence and its passage answer the question.
@@ -54,7 +63,7 @@ def evidence(question: str, scored: Sequence[Sentence], idf: Callable[[str], flo
         return {}
     best = scored[0]
     lang_en = detect_language(question) == "en"
-    terms = set(analyze(question)) - QUESTION_FRAME
+    terms = content_terms(question)
     passage_terms = set(analyze(best.hit.chunk.embed_text))
     covered = len(terms & passage_terms) / len(terms) if terms else 1.0
     unknown = sum(idf(t) == 0.0 for t in terms) / len(terms) if terms else 0.0

@@ -1,5 +1,6 @@
 """The staff page in real headless Chromium (Debian's `chromium`, driven by Playwright):
-cited answers with their evidence, citation clicks, uploads, escaping, login.
+cited answers with their evidence, citation clicks, uploads, escaping, login; nothing the
+page needs is blocked by the server's Content-Security-Policy.
 
 Each test saves a screenshot under tests/artifacts/. Skips when /usr/bin/chromium is absent
 (`apt-get install -y chromium`; .ci/run installs it).
@@ -55,10 +56,14 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:  # type: 
     page.set_default_timeout(TIMEOUT)
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    blocked: list[str] = []  # the server's Content-Security-Policy must not break the page
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not blocked, blocked
 
 
 def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]

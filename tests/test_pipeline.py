@@ -159,7 +159,7 @@ def test_crash_while_embedding_leaves_index_untouched(
     def boom(texts: list[str]) -> list[list[float]]:
         raise RuntimeError("embedder crashed")
 
-    monkeypatch.setattr(assistant.embedder, "embed_documents", boom)
+    monkeypatch.setattr(assistant.index.embedder, "embed_documents", boom)
     with pytest.raises(RuntimeError):
         assistant.index.ingest([folder])
     assert sorted(c.id for c in assistant.index.store.chunks()) == before
