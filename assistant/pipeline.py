@@ -75,7 +75,8 @@ class Assistant:
         releases = {h.chunk.release_id: catalog[h.chunk.release_id]
                     for h in hits if h.chunk.release_id in catalog}
         return AnswerRequest(retrieval.question, hits, vector, self.index.lexical.idf,
-                             releases, self.index.refusal_threshold()[0])
+                             releases, self.index.refusal_threshold()[0],
+                             self.index.sentence_vectors([h.chunk.id for h in hits]))
 
     def ask_stream(self, question: str, k: int | None = None, since: dt.date | None = None,
                    until: dt.date | None = None, mode: Mode = "hybrid",

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
+from assistant.index import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
 from tests.conftest import SAMPLE_RELEASE, write_release
@@ -200,7 +201,7 @@ def test_manifest_mirrors_provenance_and_catalog(fake_settings: Settings, folder
     assistant.index.ingest([folder])
     manifest = json.loads((fake_settings.index_dir / "manifest.json").read_text())
     assert manifest["provenance"]["embedder"] == "fake:hashed-bow-64"
-    assert manifest["provenance"]["schema"] == 2
+    assert manifest["provenance"]["schema"] == SCHEMA_VERSION
     assert {r["n_chunks"] for r in manifest["releases"].values()} == {
         r.n_chunks for r in assistant.index.releases()}
 
