@@ -97,6 +97,9 @@ class Indexer:
                         "makes them faster", self.where, schema)
         self.lexical.sync({rid: r.content_hash for rid, r in catalog.items()},
                           self.store.lexical_docs)
+        log.info("index %s: serving generation %s (%d releases, %d chunks; lexical %d "
+                 "releases)", self.where, generation or "(new)", len(catalog),
+                 sum(r.n_chunks for r in catalog.values()), len(self.lexical.releases()))
         return IndexState(generation, provenance, catalog)
 
     def refresh(self, force: bool = False) -> IndexState:
