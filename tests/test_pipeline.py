@@ -212,3 +212,34 @@ def test_legacy_encoding_is_indexed_with_a_note(fake_settings: Settings, folder:
     report = build(fake_settings).index.ingest([folder])
     assert len(report.added) == 3 and not report.failed
     assert any("lama.txt" in n and "Windows-1252" in n for n in report.notes)
+
+
+def test_questions_embed_no_sentences_and_a_schema_2_index_still_answers(
+        fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = fake_settings.model_copy(update={"refusal_threshold": 0.0})
+    assistant = build(settings)
+    assistant.index.ingest([folder])
+    store = assistant.index.store
+    ids = [c.id for c in store.chunks()]
+    assert sorted(store.sentence_vectors(ids)) == sorted(ids)
+    embedded: list[str] = []
+    sentence_embedder = assistant.answerer.sentence_embedder  # type: ignore[attr-defined]
+    real = sentence_embedder.embed_documents
+    monkeypatch.setattr(sentence_embedder, "embed_documents",
+                        lambda texts: (embedded.extend(texts), real(texts))[1])
+    question = "anggaran intervensi gizi di provinsi"
+    stored = assistant.ask(question)
+    assert not stored.refused and embedded == []
+
+    # an index written before sentence vectors were stored (schema 2)
+    store._sentences.delete(ids=ids)
+    provenance = store.provenance()
+    store.set_provenance({**provenance, "schema": 2})
+    old = build(settings)
+    old.answerer.sentence_embedder = sentence_embedder  # type: ignore[attr-defined]
+    answer = old.ask(question)
+    assert embedded  # the fallback embeds the sentences per question...
+    assert (answer.text, answer.refused) == (stored.text, stored.refused)  # ...same answer
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        old.index.ingest([folder])
+    assert len(old.index.ingest([folder], rebuild=True).added) == 2
