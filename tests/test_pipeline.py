@@ -243,3 +243,28 @@ def test_questions_embed_no_sentences_and_a_schema_2_index_still_answers(
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         old.index.ingest([folder])
     assert len(old.index.ingest([folder], rebuild=True).added) == 2
+
+
+def test_ingest_embeds_the_next_release_while_the_previous_is_written(
+        fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    assistant = build(fake_settings)
+    events: list[str] = []
+    store, embedder = assistant.index.store, assistant.index.embedder
+    real_put, real_embed = store.put_release, embedder.embed_documents
+
+    def slow_put(*args: object, **kwargs: object) -> None:
+        events.append("write")
+        time.sleep(0.5)
+        real_put(*args, **kwargs)  # type: ignore[arg-type]
+        events.append("written")
+
+    monkeypatch.setattr(store, "put_release", slow_put)
+    monkeypatch.setattr(embedder, "embed_documents",
+                        lambda texts: (events.append("embed"), real_embed(texts))[1])
+    report = assistant.index.ingest([folder])
+    assert len(report.added) == 2
+    first_write, first_written = events.index("write"), events.index("written")
+    assert "embed" in events[first_write:first_written]  # overlap
+    assert_consistent(assistant)
