@@ -114,23 +114,71 @@ def open_index(work: Path, base: int) -> Any:
     return assistant
 
 
-def fill(assistant: Any, target: int, source: Iterator[Any]) -> dict[str, Any]:
-    """Add releases until the index holds target chunks; chunks/s of what this run added."""
+def fill(assistant: Any, target: int, source: Iterator[Any], bulk: bool) -> dict[str, Any]:
+    """Add releases until the index holds target chunks; chunks/s of what this run added.
+
+    Not bulk: through `Indexer.add_releases`, a release at a time as `assistant ingest`
+    writes. Bulk: 500 releases per Chroma call (each call costs ~0.1 s on a busy disk, so
+    release-at-a-time writes would take hours for 100k chunks); same records, same log.
+    """
     start, before = time.perf_counter(), assistant.index.store.count()
-    batch: list[Any] = []
     count = before
     while count < target:
-        batch.append(next(source))
-        if len(batch) == 500:
+        batch = [next(source) for _ in range(500 if bulk else 100)]
+        if bulk:
+            bulk_add(assistant, batch)
+        else:
             assistant.index.add_releases(batch)
-            batch, count = [], assistant.index.store.count()
-            print(f"  {count} chunks, {time.perf_counter() - start:.0f} s", flush=True)
-    if batch:
-        assistant.index.add_releases(batch)
-    count = assistant.index.store.count()
+        count = assistant.index.store.count()
+        print(f"  {count} chunks, {time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
     return {"chunks": count, "added": count - before, "seconds": round(seconds, 1),
+            "bulk": bulk,
             "chunks_per_s": round((count - before) / seconds, 1) if count > before else None}
+
+
+def bulk_add(assistant: Any, batch: list[Any]) -> None:
+    """Write a batch of releases in a few Chroma calls (upserts: a killed run resumes)."""
+    from assistant import store as S
+    from assistant.lexical import analyze
+    from assistant.lexindex import LexicalDoc
+    from assistant.types import IndexedRelease
+
+    index, store = assistant.index, assistant.index.store
+    known = index.refresh(force=True).catalog
+    chunks, vectors, metas, sentence_metas, records = [], [], [], [], []
+    lexical = []
+    for release in (r for r in batch if r.id not in known):
+        mine = index._chunks(release)
+        embedded, sentences = index._embed(mine)
+        terms = [analyze(c.embed_text) for c in mine]
+        chunks += mine
+        vectors += [list(v) for v in embedded]
+        metas += [S._chunk_meta(c, " ".join(t)) for c, t in zip(mine, terms, strict=True)]
+        sentence_metas += [S._sentence_meta(release.id, starts, m) for starts, m in sentences]
+        records.append((IndexedRelease(release.id, release.content_hash, release.source,
+                                       release.title, release.date, len(mine), release.people,
+                                       release.source, release.subtitle, release.url),
+                        release.paragraphs))
+        date = release.date.toordinal() if release.date else 0
+        lexical.append((release, [LexicalDoc(c.id, release.id, date, c.source, tuple(t))
+                                  for c, t in zip(mine, terms, strict=True)]))
+    with store._lock.write():
+        for i in range(0, len(chunks), 4000):
+            ids = [c.id for c in chunks[i:i + 4000]]
+            store._chunks.upsert(ids=ids, embeddings=vectors[i:i + 4000],
+                                 documents=[c.text for c in chunks[i:i + 4000]],
+                                 metadatas=metas[i:i + 4000])
+            store._sentences.upsert(ids=ids, embeddings=[[1.0]] * len(ids),
+                                    metadatas=sentence_metas[i:i + 4000])
+        if records:
+            store._catalog.upsert(
+                ids=[r.id for r, _ in records], embeddings=[[1.0]] * len(records),
+                metadatas=[S._release_meta(r) for r, _ in records],
+                documents=[json.dumps(list(p), ensure_ascii=False) for _, p in records])
+        store._set_meta()
+    for release, docs in lexical:
+        index.lexical.put(release.id, release.content_hash, docs)
 
 
 def pct(values: list[float]) -> dict[str, float]:
@@ -164,6 +212,7 @@ def probe(index_dir: Path, chroma_url: str | None, questions: list[tuple[str, st
         for name, value in answer.timings_ms.items():
             parts.setdefault(name, []).append(value)
     print(json.dumps({
+        "load_average": os.getloadavg(),
         "cold_start_s": round(first - started, 2), "imports_s": round(mark - started, 2),
         "build_s": round(built - mark, 2), "first_ask_s": round(first - built, 2),
         "retrieve_ms": pct(retrieve_ms), "ask_ms": pct(ask_ms),
@@ -172,13 +221,23 @@ def probe(index_dir: Path, chroma_url: str | None, questions: list[tuple[str, st
     }))
 
 
+def normal_priority() -> None:
+    """Probes (and the server they ask) run at normal priority while the fill stays niced:
+    the latency of a served question is measured, not that of a background job."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except PermissionError:
+        pass
+
+
 def run_probe(index_dir: Path, chroma_url: str | None, questions: int) -> dict[str, Any]:
     """Spawn the probe; what it printed."""
     command = [sys.executable, __file__, "--probe", str(index_dir), "--questions", str(questions)]
     if chroma_url:
         command += ["--chroma-url", chroma_url]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+                            preexec_fn=normal_priority)
     if result.returncode != 0:
         sys.exit(f"probe failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -220,7 +279,7 @@ def server_probe(work: Path, size: int, questions: int) -> dict[str, Any]:
     log = (work / "chroma-server.log").open("wb")
     server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path",
                                str(data), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT,
+                              stdout=log, stderr=subprocess.STDOUT, preexec_fn=normal_priority,
                               env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
     try:
         wait_heartbeat(url, server)
@@ -284,7 +343,7 @@ def main() -> None:
         key = str(size)
         row = results.setdefault(key, {})
         if "fill" not in row:
-            row["fill"] = fill(assistant, size, source)
+            row["fill"] = fill(assistant, size, source, bulk=size > 1000)
             row["disk"] = disk(args.work / "embedded")
         for deployment in args.deployments.split(","):
             if deployment not in row:
@@ -304,7 +363,7 @@ def main() -> None:
 def show(results: dict[str, Any]) -> None:
     """The table: latency, memory, disk and start-up against size, per deployment."""
     print("| chunks | deployment | retrieve p50/p95/p99 ms | ask p50/p95/p99 ms | "
-          "cold start s | peak RSS MB | disk MB | ingest chunks/s (no embedding) |")
+          "cold start s | peak RSS MB | disk MB | fill chunks/s (no embedding) |")
     print("|---|---|---|---|---|---|---|---|")
     for key, row in results.items():
         if key.startswith("_"):
@@ -318,7 +377,8 @@ def show(results: dict[str, Any]) -> None:
                                            if "chroma_server_rss_mb" in p else "")
             print(f"| {row['fill']['chunks']} | {deployment} | {r['p50']}/{r['p95']}/{r['p99']} "
                   f"| {a['p50']}/{a['p95']}/{a['p99']} | {p['cold_start_s']} | {rss} | "
-                  f"{row['disk']['total_mb']} | {row['fill']['chunks_per_s']} |")
+                  f"{row['disk']['total_mb']} | {row['fill']['chunks_per_s']}"
+                  f"{' bulk' if row['fill'].get('bulk') else ''} |")
 
 
 if __name__ == "__main__":
