@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 CHROMA_PATH ?= chroma-data
 CHROMA_PORT ?= 8000
 PORT ?= 7860
+# the scale deployment embeds with e5-fast: on a busy 2-core machine the bundled engine's
+# question embedding took 1.2-2.4 s (p50) against 39-92 ms (bench/README.md, bench_query.py)
+SCALE_EMBEDDER ?= e5-fast
 CHROMA_URL := http://127.0.0.1:$(CHROMA_PORT)
 # exits 0 once the server answers its heartbeat, within WAIT seconds (no proxy: loopback)
 CHROMA_UP = $(BIN)/python -c "import sys,time,urllib.request as u; \
@@ -40,8 +43,10 @@ serve-chroma: $(VENV)/.installed
 	  ANONYMIZED_TELEMETRY=False nohup $(BIN)/chroma run --path $(CHROMA_PATH) \
 	    --host 127.0.0.1 --port $(CHROMA_PORT) > chroma.log 2>&1 & \
 	  $(CHROMA_UP) $(CHROMA_URL) 60; }
-	-ASSISTANT_CHROMA_URL=$(CHROMA_URL) $(BIN)/assistant ingest corpus/
-	ASSISTANT_CHROMA_URL=$(CHROMA_URL) $(BIN)/assistant serve --port $(PORT)
+	-ASSISTANT_CHROMA_URL=$(CHROMA_URL) ASSISTANT_EMBEDDER=$(SCALE_EMBEDDER) \
+	  $(BIN)/assistant ingest corpus/
+	ASSISTANT_CHROMA_URL=$(CHROMA_URL) ASSISTANT_EMBEDDER=$(SCALE_EMBEDDER) \
+	  $(BIN)/assistant serve --port $(PORT)
 
 eval: $(VENV)/.installed
 	$(BIN)/assistant eval eval/sets/sample.jsonl --corpus corpus/
