@@ -217,6 +217,7 @@ def probe(index_dir: Path, chroma_url: str | None, questions: list[tuple[str, st
         "build_s": round(built - mark, 2), "first_ask_s": round(first - built, 2),
         "retrieve_ms": pct(retrieve_ms), "ask_ms": pct(ask_ms),
         "ask_parts_p50_ms": {k: round(statistics.median(v), 1) for k, v in parts.items()},
+        "ask_parts_ms": {k: pct(v) for k, v in parts.items()},
         "top5_hit_rate": round(hits / len(questions), 3), "peak_rss_mb": bp.peak_rss_mb(),
     }))
 
