@@ -5,7 +5,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-load eval
+# the scale deployment: one `chroma run` server, any number of `assistant serve` processes
+CHROMA_PATH ?= chroma-data
+CHROMA_PORT ?= 8000
+PORT ?= 7860
+# the scale deployment embeds with e5-fast: on a busy 2-core machine the bundled engine's
+# question embedding took 1.2-2.4 s (p50) against 39-92 ms (bench/README.md, bench_query.py)
+SCALE_EMBEDDER ?= e5-fast
+CHROMA_URL := http://127.0.0.1:$(CHROMA_PORT)
+# exits 0 once the server answers its heartbeat, within WAIT seconds (no proxy: loopback)
+CHROMA_UP = $(BIN)/python -c "import sys,time,urllib.request as u; \
+o=u.build_opener(u.ProxyHandler({})); end=time.time()+float(sys.argv[2]); \
+exec('while True:\n try: o.open(sys.argv[1]+\"/api/v2/heartbeat\", timeout=2); sys.exit(0)\n except OSError:\n  (time.time()>end) and sys.exit(1); time.sleep(0.5)')"
+
+.PHONY: run test lint bench bench-load eval chroma serve-chroma
 
 run: $(VENV)/.installed
 	-$(BIN)/assistant ingest corpus/
@@ -17,6 +30,23 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check assistant tests bench eval
 	$(BIN)/mypy assistant
+
+# the Chroma server alone, in the foreground, data under $(CHROMA_PATH)
+chroma: $(VENV)/.installed
+	ANONYMIZED_TELEMETRY=False $(BIN)/chroma run --path $(CHROMA_PATH) --host 127.0.0.1 --port $(CHROMA_PORT)
+
+# start the Chroma server in the background unless it answers, index corpus/ into it and
+# serve from it; run again with another PORT for a second serving process on the same data
+serve-chroma: $(VENV)/.installed
+	@$(CHROMA_UP) $(CHROMA_URL) 0 || { \
+	  echo "starting chroma run --path $(CHROMA_PATH) --port $(CHROMA_PORT) (log: chroma.log)"; \
+	  ANONYMIZED_TELEMETRY=False nohup $(BIN)/chroma run --path $(CHROMA_PATH) \
+	    --host 127.0.0.1 --port $(CHROMA_PORT) > chroma.log 2>&1 & \
+	  $(CHROMA_UP) $(CHROMA_URL) 60; }
+	-ASSISTANT_CHROMA_URL=$(CHROMA_URL) ASSISTANT_EMBEDDER=$(SCALE_EMBEDDER) \
+	  $(BIN)/assistant ingest corpus/
+	ASSISTANT_CHROMA_URL=$(CHROMA_URL) ASSISTANT_EMBEDDER=$(SCALE_EMBEDDER) \
+	  $(BIN)/assistant serve --port $(PORT)
 
 eval: $(VENV)/.installed
 	$(BIN)/assistant eval eval/sets/sample.jsonl --corpus corpus/

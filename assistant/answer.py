@@ -4,7 +4,8 @@
 text as it is produced and ends with the `Answer` (an answerer that writes token by token,
 such as an LLM, streams; the extractive one yields the finished answer at once). Every
 answerer gets the same `AnswerRequest`: the question, the passages, the query vector, the
-term statistics, the releases they come from and the refusal threshold.
+term statistics, the releases they come from, the refusal threshold and the passages'
+sentence vectors made at ingest (empty for an index built before they were stored).
 
 `ExtractiveAnswerer` quotes the best sentences (sentences.py) and refuses when the evidence
 confidence (refusal.py) is below the threshold, or when the question has no content word
@@ -22,7 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant import refusal
 from assistant.lexical import detect_language
-from assistant.sentences import Sentence, candidates, score_sentences, select
+from assistant.sentences import Sentence, StoredVectors, candidates, score_sentences, select
 from assistant.types import Answer, AnswerSentence, Citation, Hit, IndexedRelease
 
 REFUSALS = {
@@ -42,6 +43,8 @@ class AnswerRequest:
     releases: Mapping[str, IndexedRelease] = field(default_factory=dict)  # of the hits
     threshold: float = refusal.DEFAULT_REFUSAL_THRESHOLD  # refuse below this confidence
     query: str = ""  # what retrieval searched with (a follow-up made standalone), if not question
+    # the hits' sentence vectors made at ingest: chunk id -> sentence start -> vector
+    sentence_vectors: StoredVectors = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -68,6 +71,7 @@ class ExtractiveAnswerer:
     """Quotes the sentences that best answer the question, each cited; or refuses."""
 
     def __init__(self, sentence_embedder: Embeddings, max_sentences: int = 5) -> None:
+        # embeds only sentences the index holds no vector for (an index of an older schema)
         self.sentence_embedder = sentence_embedder
         self.max_sentences = max_sentences
 
@@ -78,7 +82,7 @@ class ExtractiveAnswerer:
         people = {rid: r.people for rid, r in request.releases.items()}
         scored = score_sentences(request.question, request.query_vector,
                                  candidates(request.hits), self.sentence_embedder,
-                                 request.idf, people)
+                                 request.idf, people, request.sentence_vectors)
         features = refusal.evidence(request.question, scored, request.idf)
         answer = compose(request, select(scored, self.max_sentences),
                          refusal.confidence(features))

@@ -131,6 +131,17 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
         click.echo(f'    "{c.quote}"')
 
 
+def _log_index_generations() -> None:
+    """Log each index generation a serving process reads (several may share one server)."""
+    import logging
+
+    logger = logging.getLogger("assistant.index")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to bind; anything but loopback exposes the chat to the network.")
@@ -152,6 +163,7 @@ def serve(host: str, port: int) -> None:
     warning = exposure_warning(host, users is not None)
     if warning:
         click.secho(warning, err=True, fg="yellow")
+    _log_index_generations()
     assistant = _build(settings)
     click.echo(f"web chat on http://{host}:{port}/ (API docs: /docs)"
                + (f", login required ({settings.users})" if users else ""), err=True)

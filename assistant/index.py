@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,16 @@ from assistant.ingest import discover, read_file, source_for
 from assistant.lexical import analyze
 from assistant.lexindex import LexicalDoc, LexicalIndex
 from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
-from assistant.store import ChromaStore
+from assistant.sentences import embed_sentences
+from assistant.store import ChromaStore, SentenceRows
 from assistant.types import Chunk, IndexedRelease, Release, StoredRelease
 
-SCHEMA_VERSION = 2  # 2: the catalogue stores paragraphs, url and subtitle
+# 2: the catalogue stores paragraphs, url and subtitle; 3: sentence vectors stored at ingest
+SCHEMA_VERSION = 3
+# schemas this version can answer from (2 lacks sentence vectors: they are embedded per
+# question, slower, same answers); writing needs SCHEMA_VERSION
+READABLE_SCHEMAS = (2, 3)
+log = logging.getLogger(__name__)
 MANIFEST_NAME = "manifest.json"
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 Progress = Callable[[int, int], Any]
@@ -83,8 +91,16 @@ class Indexer:
         # generation and provenance first: a write after them is seen at the next check
         generation, provenance = self.store.meta()
         catalog = self.store.releases()
+        schema = provenance.get("schema")
+        if catalog and schema in READABLE_SCHEMAS and schema != SCHEMA_VERSION:
+            log.warning("the index in %s has schema %s (no stored sentence vectors): answers "
+                        "embed sentences per question; `assistant ingest --rebuild corpus/` "
+                        "makes them faster", self.where, schema)
         self.lexical.sync({rid: r.content_hash for rid, r in catalog.items()},
                           self.store.lexical_docs)
+        log.info("index %s: serving generation %s (%d releases, %d chunks; lexical %d "
+                 "releases)", self.where, generation or "(new)", len(catalog),
+                 sum(r.n_chunks for r in catalog.values()), len(self.lexical.releases()))
         return IndexState(generation, provenance, catalog)
 
     def refresh(self, force: bool = False) -> IndexState:
@@ -122,7 +138,7 @@ class Indexer:
         """The index's location, for messages."""
         return self.settings.chroma_url or str(self.settings.index_dir)
 
-    def check_embedder(self) -> None:
+    def check_embedder(self, write: bool = False) -> None:
         """Refuse to mix vectors of another embedder or schema into (or query) this index."""
         recorded = self._state.provenance.get("embedder")
         if recorded and recorded != self.embedder.name:
@@ -131,10 +147,16 @@ class Indexer:
                 f"{self.embedder.name!r} is configured; rebuild it with "
                 f"`assistant ingest --rebuild corpus/` or set ASSISTANT_EMBEDDER back")
         schema = self._state.provenance.get("schema")
-        if schema is not None and schema != SCHEMA_VERSION and self._state.catalog:
+        if schema is None or schema == SCHEMA_VERSION or not self._state.catalog:
+            return
+        if write or schema not in READABLE_SCHEMAS:
             raise IndexMismatchError(
                 f"the index in {self.where} has schema {schema}, this version needs "
                 f"{SCHEMA_VERSION}; rebuild it with `assistant ingest --rebuild corpus/`")
+
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Any]:
+        """The sentence vectors stored for these chunks (see sentences.StoredVectors)."""
+        return self.store.sentence_vectors(chunk_ids)
 
     # writing ------------------------------------------------------------------------------
 
@@ -206,7 +228,7 @@ class Indexer:
     def _prepare(self) -> dict[str, IndexedRelease]:
         """Check and repair the index before a write; returns the catalogue to diff against."""
         state = self.refresh(force=True)
-        self.check_embedder()
+        self.check_embedder(write=True)
         if self.store.repair(state.catalog):
             state = self.refresh(force=True)  # the lexical side drops what repair dropped
         provenance = dict(state.provenance)
@@ -228,30 +250,53 @@ class Indexer:
 
     def _index(self, todo: Sequence[tuple[Release, str]], indexed: dict[str, IndexedRelease],
                report: IngestReport, progress: Progress | None) -> None:
+        """Embed release n+1 while release n is written; each release is stored whole
+        (catalogue last), so a killed ingest resumes by skipping what the catalogue holds."""
         plans = [(r, f, self._chunks(r)) for r, f in todo]
         total = sum(len(chunks) for _, _, chunks in plans)
         done = 0
         if progress and total:
             progress(0, total)  # show the bar before the first (slow) release is embedded
-        for release, file, chunks in plans:
-            self._put(release, file, chunks)
-            status = "updated" if release.id in indexed else "added"
-            getattr(report, status).append(release.id)
-            if report.files.get(file) != "failed":
-                report.files[file] = status
-            done += len(chunks)
-            if progress:
-                progress(done, total)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
+            pending: Future[None] | None = None
+            previous: tuple[Release, str, int] | None = None
+            for release, file, chunks in plans:
+                embedded = self._embed(chunks)
+                if pending and previous:
+                    pending.result()  # a failed write stops the ingest with its error
+                    done += self._stored(*previous, indexed, report)
+                    if progress:
+                        progress(done, total)
+                pending = writer.submit(self._write, release, file, chunks, embedded)
+                previous = (release, file, len(chunks))
+            if pending and previous:
+                pending.result()
+                done += self._stored(*previous, indexed, report)
+                if progress:
+                    progress(done, total)
 
-    def _put(self, release: Release, file: str, chunks: Sequence[Chunk]) -> None:
+    def _stored(self, release: Release, file: str, n_chunks: int,
+                indexed: dict[str, IndexedRelease], report: IngestReport) -> int:
+        status = "updated" if release.id in indexed else "added"
+        getattr(report, status).append(release.id)
+        if report.files.get(file) != "failed":
+            report.files[file] = status
+        return n_chunks
+
+    def _embed(self, chunks: Sequence[Chunk]) -> tuple[list[list[float]], SentenceRows]:
         # embed everything first: a crash while embedding leaves the index untouched
         vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+        return vectors, embed_sentences(chunks, self.embedder)
+
+    def _write(self, release: Release, file: str, chunks: Sequence[Chunk],
+               embedded: tuple[list[list[float]], SentenceRows]) -> None:
+        vectors, sentences = embedded
         terms = [analyze(c.embed_text) for c in chunks]
         record = IndexedRelease(release.id, release.content_hash, release.source,
                                 release.title, release.date, len(chunks), release.people, file,
                                 release.subtitle, release.url)
         self.store.put_release(record, release.paragraphs, chunks, vectors,
-                               [" ".join(t) for t in terms])
+                               [" ".join(t) for t in terms], sentences)
         date = release.date.toordinal() if release.date else 0
         self.lexical.put(release.id, release.content_hash, [
             LexicalDoc(c.id, release.id, date, c.source, tuple(t))

@@ -87,7 +87,8 @@ class Assistant:
                     for h in hits if h.chunk.release_id in catalog}
         return AnswerRequest(retrieval.question, hits, vector, self.index.lexical.idf,
                              releases, self.index.refusal_threshold()[0],
-                             retrieval.query if self.rewriter.standalone else "")
+                             retrieval.query if self.rewriter.standalone else "",
+                             self.index.sentence_vectors([h.chunk.id for h in hits]))
 
     def ask_stream(self, question: str, k: int | None = None, since: dt.date | None = None,
                    until: dt.date | None = None, mode: Mode = "hybrid",

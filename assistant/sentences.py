@@ -4,6 +4,10 @@ Each sentence of the retrieved passages is scored by its own dense similarity to
 question, the idf-weighted share of the question's terms it contains, whether it names a
 person the question asks about by role, and the rank of its passage. The best one and
 those within a margin of it are kept, in reading order.
+
+Sentence vectors are made at ingest (`embed_sentences`, stored with the chunks) and handed
+in with the hits as `StoredVectors`; a sentence without one (an index built before they
+were stored) is embedded at question time, with the same embedder, so answers agree.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.lexical import analyze, words
 from assistant.text import split_sentences
-from assistant.types import Hit, Person
+from assistant.types import Chunk, Hit, Person
+
+MIN_WORDS = 4  # shorter sentences are never quoted
+# chunk id -> sentence start offset in the chunk's text -> that sentence's vector
+StoredVectors = Mapping[str, Mapping[int, Any]]
 
 # weights of the sentence score (tuned on the sample set and IDK-MRC, see eval/README.md)
 W_DENSE, W_OVERLAP, W_ENTITY, W_RANK = 1.0, 0.35, 0.3, 0.15
@@ -63,19 +72,57 @@ class Sentence:
     people: tuple[str, ...] = ()  # names of asked-about people the sentence mentions
 
 
-def candidates(hits: Sequence[Hit], min_words: int = 4) -> list[Sentence]:
+def sentence_spans(text: str, min_words: int = MIN_WORDS) -> list[tuple[int, str]]:
+    """(start offset, sentence) of each quotable sentence of a chunk's text."""
+    out = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end].strip()
+        if len(sentence.split()) >= min_words:
+            out.append((start, sentence))
+    return out
+
+
+def candidates(hits: Sequence[Hit], min_words: int = MIN_WORDS) -> list[Sentence]:
     """Unique sentences of the hits, first occurrence kept (chunks overlap by a paragraph)."""
     seen: set[str] = set()
     out = []
     for rank, hit in enumerate(hits):
-        for start, end in split_sentences(hit.chunk.text):
-            text = hit.chunk.text[start:end].strip()
+        for start, text in sentence_spans(hit.chunk.text, min_words):
             key = re.sub(r"\W+", " ", text.lower()).strip()
-            if len(text.split()) < min_words or key in seen:
+            if key in seen:
                 continue
             seen.add(key)
             out.append(Sentence(text, hit, rank, start))
     return out
+
+
+def embed_sentences(chunks: Sequence[Chunk], embedder: Embeddings
+                    ) -> list[tuple[list[int], np.ndarray]]:
+    """Per chunk: the start offsets of its quotable sentences and their vectors (ingest).
+
+    A sentence shared by overlapping chunks is embedded once.
+    """
+    spans = [sentence_spans(c.text) for c in chunks]
+    unique = list(dict.fromkeys(text for per_chunk in spans for _, text in per_chunk))
+    vectors = embedder.embed_documents(unique) if unique else []
+    by_text = dict(zip(unique, vectors, strict=True))
+    dim = len(vectors[0]) if vectors else 0
+    return [([start for start, _ in per_chunk],
+             np.asarray([by_text[text] for _, text in per_chunk], dtype=np.float32)
+             .reshape(len(per_chunk), dim))
+            for per_chunk in spans]
+
+
+def sentence_vectors(sentences: Sequence[Sentence], stored: StoredVectors,
+                     embedder: Embeddings) -> np.ndarray:
+    """The sentences' vectors: stored ones where the index has them, the rest embedded now."""
+    found = [stored.get(s.hit.chunk.id, {}).get(s.start) for s in sentences]
+    missing = [i for i, v in enumerate(found) if v is None]
+    if missing:
+        fresh = embedder.embed_documents([sentences[i].text for i in missing])
+        for i, vector in zip(missing, fresh, strict=True):
+            found[i] = vector
+    return np.asarray(found, dtype=np.float64)
 
 
 def term_overlap(question_terms: Sequence[str], sentence_terms: Sequence[str],
@@ -115,12 +162,12 @@ def mentioned(sentence: str, people: Sequence[Person]) -> tuple[str, ...]:
 def score_sentences(
     question: str, query_vector: Sequence[float], sentences: Sequence[Sentence],
     embedder: Embeddings, idf: Callable[[str], float],
-    people: Mapping[str, Sequence[Person]] | None = None,
+    people: Mapping[str, Sequence[Person]] | None = None, stored: StoredVectors | None = None,
 ) -> list[Sentence]:
     """Score every candidate sentence; returns them best first."""
     if not sentences:
         return []
-    vectors = np.asarray(embedder.embed_documents([s.text for s in sentences]))
+    vectors = sentence_vectors(sentences, stored or {}, embedder)
     dense = vectors @ np.asarray(query_vector)
     q_terms = analyze(question)
     top_hit = max(s.hit.score for s in sentences) or 1.0

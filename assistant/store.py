@@ -1,13 +1,15 @@
 """Chroma, embedded or a server: the only module that imports chromadb.
 
-Two collections: `<name>` holds chunk vectors (our own embeddings, cosine space) with each
-chunk's analysed terms, and `<name>__releases` is the catalogue: one record per release
-(metadata, content hash, chunk count; its document is the release's exact paragraphs as
-JSON), whose collection metadata records the index provenance and a `generation` token
-that every write replaces, so other processes can tell the index changed. A release is
-written as: delete its old chunks, add the new ones, then update its catalogue record, so
-the catalogue never claims chunks that are not there; `repair()` removes chunks left by an
-interrupted write.
+Three collections: `<name>` holds chunk vectors (our own embeddings, cosine space) with each
+chunk's analysed terms; `<name>__sentences` holds, per chunk, the vectors of its quotable
+sentences (float16, base64 in the metadata: the answer stage reads them with the hits
+instead of embedding sentences at question time); and `<name>__releases` is the catalogue:
+one record per release (metadata, content hash, chunk count; its document is the release's
+exact paragraphs as JSON), whose collection metadata records the index provenance and a
+`generation` token that every write replaces, so other processes can tell the index
+changed. A release is written as: delete its old chunks, add the new ones (and their
+sentence vectors), then update its catalogue record, so the catalogue never claims chunks
+that are not there; `repair()` removes chunks left by an interrupted write.
 
 Thread safety: the web app answers several questions at once while staff upload or delete
 releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
@@ -16,6 +18,7 @@ query never sees a release between "old chunks deleted" and "new chunks added".
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import threading
@@ -25,12 +28,15 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from assistant.errors import StoreError
 from assistant.lexindex import LexicalDoc
 from assistant.text import parse_iso_date
 from assistant.types import Chunk, IndexedRelease, Person
 
 _PAGE = 2000
+SentenceRows = Sequence[tuple[Sequence[int], Any]]  # per chunk: sentence starts, their vectors
 
 
 def _date_num(date: dt.date | None) -> int:
@@ -89,6 +95,9 @@ class ChromaStore:
         )
         self._catalog = self._client.get_or_create_collection(
             f"{name}__releases", embedding_function=None
+        )
+        self._sentences = self._client.get_or_create_collection(
+            f"{name}__sentences", embedding_function=None
         )
 
     @classmethod
@@ -176,10 +185,12 @@ class ChromaStore:
     def put_release(
         self, record: IndexedRelease, paragraphs: Sequence[str], chunks: Sequence[Chunk],
         vectors: Sequence[Sequence[float]], lexical: Sequence[str],
+        sentences: SentenceRows = (),
     ) -> None:
-        """Replace a release's chunks and catalogue record (chunks first, catalogue last)."""
+        """Replace a release's chunks, sentence vectors and catalogue record (catalogue last)."""
         with self._lock.write():
             self._chunks.delete(where={"release_id": record.id})
+            self._sentences.delete(where={"release_id": record.id})
             if chunks:
                 self._chunks.add(
                     ids=[c.id for c in chunks],
@@ -187,6 +198,12 @@ class ChromaStore:
                     documents=[c.text for c in chunks],
                     metadatas=[_chunk_meta(c, lex)
                                for c, lex in zip(chunks, lexical, strict=True)],
+                )
+            if chunks and sentences:
+                self._sentences.add(
+                    ids=[c.id for c in chunks], embeddings=[[1.0]] * len(chunks),
+                    metadatas=[_sentence_meta(record.id, starts, matrix)
+                               for (starts, matrix) in sentences],
                 )
             self._catalog.upsert(
                 ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)],
@@ -199,6 +216,7 @@ class ChromaStore:
         with self._lock.write():
             self._catalog.delete(ids=[release_id])
             self._chunks.delete(where={"release_id": release_id})
+            self._sentences.delete(where={"release_id": release_id})
             self._set_meta()
 
     def repair(self, catalog: dict[str, IndexedRelease] | None = None) -> int:
@@ -218,6 +236,7 @@ class ChromaStore:
         with self._lock.write():
             for rid in broken:
                 self._chunks.delete(where={"release_id": rid})
+                self._sentences.delete(where={"release_id": rid})
                 if rid in catalog:
                     self._catalog.delete(ids=[rid])
             if broken:
@@ -282,6 +301,16 @@ class ChromaStore:
                 for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"],
                                           strict=True)}
 
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, dict[int, np.ndarray]]:
+        """The stored sentence vectors of these chunks: chunk id -> sentence start -> vector
+        (chunks stored without them, by an index of an older schema, are left out)."""
+        if not chunk_ids:
+            return {}
+        with self._lock.read():
+            page = self._sentences.get(ids=list(chunk_ids), include=["metadatas"])
+        return {cid: _unpack_sentences(meta) for cid, meta in zip(page["ids"], page["metadatas"],
+                                                                  strict=True)}
+
     def lexical_docs(self, release_ids: Collection[str]) -> Iterator[LexicalDoc]:
         """The stored terms of the chunks of these releases (to update the lexical index)."""
         ids = sorted(release_ids)
@@ -303,7 +332,7 @@ class ChromaStore:
         """Delete everything (used by `assistant ingest --rebuild`)."""
         with self._lock.write():
             name = self._chunks.name
-            for collection in (self._chunks, self._catalog):
+            for collection in (self._chunks, self._catalog, self._sentences):
                 self._client.delete_collection(collection.name)
             self._open(name)
             self._set_meta({})
@@ -342,6 +371,21 @@ def _chunk_meta(chunk: Chunk, lexical: str) -> dict[str, Any]:
         "title": chunk.title, "date": chunk.date.isoformat() if chunk.date else "",
         "date_num": _date_num(chunk.date), "source": chunk.source, "lex": lexical,
     }
+
+
+def _sentence_meta(release_id: str, starts: Sequence[int], matrix: Any) -> dict[str, Any]:
+    packed = np.asarray(matrix, dtype="<f2").tobytes()
+    return {"release_id": release_id, "starts": " ".join(str(s) for s in starts),
+            "vectors": base64.b64encode(packed).decode("ascii")}
+
+
+def _unpack_sentences(meta: dict[str, Any]) -> dict[int, np.ndarray]:
+    starts = [int(s) for s in str(meta.get("starts", "")).split()]
+    if not starts:
+        return {}
+    flat = np.frombuffer(base64.b64decode(str(meta["vectors"])), dtype="<f2")
+    matrix = flat.reshape(len(starts), -1).astype(np.float32)
+    return dict(zip(starts, matrix, strict=True))
 
 
 def _release_meta(record: IndexedRelease) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -126,3 +127,46 @@ def test_answerer_contract(name: str) -> None:
     assert events[-1].text == answer.text and events[-1].citations == answer.citations
     refused = answerer.answer(request("gizi anak sekolah", hits, threshold=1.01))
     assert refused.refused and refused.text == A.REFUSALS["id"] and refused.citations == ()
+
+
+class CountingFake(FakeEmbeddings):
+    """The fake embedder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_stored_sentence_vectors_are_used_and_only_missing_ones_embedded() -> None:
+    hits = [hit("a", "Rapat membahas gizi anak sekolah di Jakarta. Vaksin diberikan kepada "
+                     "lansia di desa."),
+            hit("b", "Gizi anak sekolah menjadi prioritas pemerintah tahun ini.", 0.9)]
+    question = "gizi anak sekolah"
+    rows = S.embed_sentences([h.chunk for h in hits], FakeEmbeddings())  # as at ingest
+    stored = {h.chunk.id: dict(zip(starts, matrix, strict=True))
+              for h, (starts, matrix) in zip(hits, rows, strict=True)}
+    plain = A.ExtractiveAnswerer(CountingFake()).answer(request(question, hits, 0.0))
+    counting = CountingFake()
+    with_all = A.ExtractiveAnswerer(counting).answer(
+        replace(request(question, hits, 0.0), sentence_vectors=stored))
+    assert counting.embedded == []  # nothing embedded at question time
+    assert with_all.text == plain.text and with_all.confidence == pytest.approx(plain.confidence)
+    partial = {hits[0].chunk.id: stored[hits[0].chunk.id]}  # b from an older index
+    A.ExtractiveAnswerer(counting).answer(
+        replace(request(question, hits, 0.0), sentence_vectors=partial))
+    assert counting.embedded == ["Gizi anak sekolah menjadi prioritas pemerintah tahun ini."]
+
+
+def test_embed_sentences_embeds_a_shared_sentence_once() -> None:
+    shared = "Rapat membahas gizi anak sekolah di Jakarta."
+    chunks = [hit("a", f"Menteri membuka acara vokasi nasional. {shared}").chunk,
+              hit("b", f"{shared} Peserta vokasi pulang sore hari.").chunk]
+    counting = CountingFake()
+    rows = S.embed_sentences(chunks, counting)
+    assert sorted(counting.embedded) == sorted(
+        ["Menteri membuka acara vokasi nasional.", shared, "Peserta vokasi pulang sore hari."])
+    assert [starts for starts, _ in rows] == [[0, 39], [0, 45]]
+    assert [m.shape for _, m in rows] == [(2, 64), (2, 64)]

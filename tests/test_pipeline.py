@@ -8,6 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
+from assistant.index import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
 from tests.conftest import SAMPLE_RELEASE, write_release
@@ -200,7 +201,7 @@ def test_manifest_mirrors_provenance_and_catalog(fake_settings: Settings, folder
     assistant.index.ingest([folder])
     manifest = json.loads((fake_settings.index_dir / "manifest.json").read_text())
     assert manifest["provenance"]["embedder"] == "fake:hashed-bow-64"
-    assert manifest["provenance"]["schema"] == 2
+    assert manifest["provenance"]["schema"] == SCHEMA_VERSION
     assert {r["n_chunks"] for r in manifest["releases"].values()} == {
         r.n_chunks for r in assistant.index.releases()}
 
@@ -211,3 +212,59 @@ def test_legacy_encoding_is_indexed_with_a_note(fake_settings: Settings, folder:
     report = build(fake_settings).index.ingest([folder])
     assert len(report.added) == 3 and not report.failed
     assert any("lama.txt" in n and "Windows-1252" in n for n in report.notes)
+
+
+def test_questions_embed_no_sentences_and_a_schema_2_index_still_answers(
+        fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = fake_settings.model_copy(update={"refusal_threshold": 0.0})
+    assistant = build(settings)
+    assistant.index.ingest([folder])
+    store = assistant.index.store
+    ids = [c.id for c in store.chunks()]
+    assert sorted(store.sentence_vectors(ids)) == sorted(ids)
+    embedded: list[str] = []
+    sentence_embedder = assistant.answerer.sentence_embedder  # type: ignore[attr-defined]
+    real = sentence_embedder.embed_documents
+    monkeypatch.setattr(sentence_embedder, "embed_documents",
+                        lambda texts: (embedded.extend(texts), real(texts))[1])
+    question = "anggaran intervensi gizi di provinsi"
+    stored = assistant.ask(question)
+    assert not stored.refused and embedded == []
+
+    # an index written before sentence vectors were stored (schema 2)
+    store._sentences.delete(ids=ids)
+    provenance = store.provenance()
+    store.set_provenance({**provenance, "schema": 2})
+    old = build(settings)
+    old.answerer.sentence_embedder = sentence_embedder  # type: ignore[attr-defined]
+    answer = old.ask(question)
+    assert embedded  # the fallback embeds the sentences per question...
+    assert (answer.text, answer.refused) == (stored.text, stored.refused)  # ...same answer
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        old.index.ingest([folder])
+    assert len(old.index.ingest([folder], rebuild=True).added) == 2
+
+
+def test_ingest_embeds_the_next_release_while_the_previous_is_written(
+        fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    assistant = build(fake_settings)
+    events: list[str] = []
+    store, embedder = assistant.index.store, assistant.index.embedder
+    real_put, real_embed = store.put_release, embedder.embed_documents
+
+    def slow_put(*args: object, **kwargs: object) -> None:
+        events.append("write")
+        time.sleep(0.5)
+        real_put(*args, **kwargs)  # type: ignore[arg-type]
+        events.append("written")
+
+    monkeypatch.setattr(store, "put_release", slow_put)
+    monkeypatch.setattr(embedder, "embed_documents",
+                        lambda texts: (events.append("embed"), real_embed(texts))[1])
+    report = assistant.index.ingest([folder])
+    assert len(report.added) == 2
+    first_write, first_written = events.index("write"), events.index("written")
+    assert "embed" in events[first_write:first_written]  # overlap
+    assert_consistent(assistant)

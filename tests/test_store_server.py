@@ -166,3 +166,72 @@ def test_doctor_checks_an_index_on_the_server(chroma_url: str, tmp_path: Path) -
     (log / "lexical.jsonl").write_text("", encoding="utf-8")  # a lost lexical log
     lost = _cli(env, "doctor")
     assert lost.returncode == 1 and "FAIL  lexical releases" in lost.stdout
+
+
+def _http(url: str, payload: dict[str, object] | None = None) -> dict[str, object]:
+    import json
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data,
+                                     headers={"Content-Type": "application/json"})
+    with opener.open(request, timeout=120) as response:
+        return dict(json.loads(response.read()))
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS * 2
+    while True:
+        try:
+            _http(f"{url}/api/health")
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            if process.poll() is not None:
+                pytest.fail(f"assistant serve exited with {process.returncode}:\n"
+                            f"{_log_tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"assistant serve did not start:\n{_log_tail(log)}")
+            time.sleep(0.5)
+
+
+def test_two_assistant_processes_one_server_ingest_in_one_answer_in_the_other(
+        chroma_url: str, tmp_path: Path) -> None:
+    """`assistant serve` (real e5) answers a release another process just ingested."""
+    from assistant.index import REFRESH_SECONDS
+
+    common = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_EMBEDDER": "e5",
+              "ASSISTANT_COLLECTION": "twoserve", "GRADIO_ANALYTICS_ENABLED": "False",
+              "ANONYMIZED_TELEMETRY": "False"}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serving = subprocess.Popen(
+            [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
+            env={**common, "ASSISTANT_INDEX_DIR": str(tmp_path / "serving")},
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(url, serving, log)
+        before = _http(f"{url}/api/health")
+        assert before["releases"] == 0
+
+        ingest = _cli({**common, "ASSISTANT_INDEX_DIR": str(tmp_path / "writer")},
+                      "ingest", "-q", str(CORPUS))
+        assert ingest.returncode == 0, ingest.stderr[-2000:]
+        time.sleep(REFRESH_SECONDS + 0.1)
+
+        answer = _http(f"{url}/api/ask",
+                       {"question": "Apa tiga prioritas yang disampaikan Joko Kusnanto?"})
+        assert not answer["refused"]
+        citations = answer["citations"]
+        assert isinstance(citations, list)
+        assert any("jaminan sosial" in c["quote"] for c in citations)
+        after = _http(f"{url}/api/health")
+        assert after["releases"] == 1 and after["generation"] != before["generation"]
+        reader = build(Settings(index_dir=tmp_path / "reader", chroma_url=chroma_url,
+                                collection="twoserve"))
+        assert after["generation"] == reader.index.state.generation  # the version it serves
+        assert "generation" in log.read_text(errors="replace")  # and its log says so
+    finally:
+        serving.terminate()
+        serving.wait(timeout=30)
