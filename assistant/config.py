@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # None: use the calibrated threshold stored in the index (or the built-in default)
     refusal_threshold: float | None = None
     max_answer_sentences: int = 5
+    # the answer stage: "extractive" (scored sentences) or "reader" (the trained reader:
+    # short answer span + answerability, assistant/reader.py; see eval/README.md)
+    answerer: str = "extractive"
+    reader_passages: int = 3  # passages the reader reads per question (a pass each)
+    # None: the reader's threshold calibrated on the valid splits (assistant/models/*.json)
+    reader_threshold: float | None = None
     # questions: longer ones are refused with a message (422 from the API); embedding time
     # grows with length and one long question must not hold up everyone else's. The history
     # limit counts the earlier questions a follow-up is read with.

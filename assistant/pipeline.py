@@ -20,7 +20,7 @@ from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAns
 from assistant.config import Settings
 from assistant.doctor import Evidence, gather
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
-from assistant.errors import QuestionError, StoreError
+from assistant.errors import ConfigError, QuestionError, StoreError
 from assistant.followup import Rewriter, RuleRewriter
 from assistant.index import MANIFEST_NAME, Indexer
 from assistant.lexindex import LexicalIndex
@@ -172,17 +172,18 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     store, lexical = open_index(settings)
     index = Indexer(settings, store, index_embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
-    answerer, rewriter = answer_stage(settings, sentence_embedder)
+    answerer, rewriter = answer_stage(settings, sentence_embedder, index_dir / "models")
     return Assistant(settings, index, retriever, answerer, embedder, rewriter)
 
 
-def answer_stage(settings: Settings, sentence_embedder: Embeddings
+def answer_stage(settings: Settings, sentence_embedder: Embeddings, model_cache: Path
                  ) -> tuple[Answerer, Rewriter]:
-    """The configured answerer and follow-up rewriter: extractive and rule-based without an
-    LLM; with ASSISTANT_LLM, the LLM answerer (verified) and the LLM's condensation."""
+    """The configured answerer and follow-up rewriter: extractive (or the trained reader,
+    ASSISTANT_ANSWERER) and rule-based without an LLM; with ASSISTANT_LLM, the LLM answerer
+    (verified, the extractive answer its gate and fallback) and the LLM's condensation."""
     extractive = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
     if not settings.llm:
-        return extractive, RuleRewriter()
+        return make_answerer(settings, extractive, model_cache), RuleRewriter()
     from assistant import generate
     from assistant.verify import Verifier
 
@@ -214,6 +215,20 @@ def examine(settings: Settings) -> Evidence:
     manifest = None if settings.chroma_url else index_dir / MANIFEST_NAME
     embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
     return gather(store, lexical, manifest, embedder.name)
+
+
+def make_answerer(settings: Settings, extractive: ExtractiveAnswerer,
+                  model_cache: Path) -> Answerer:
+    """The configured answer stage without an LLM (ASSISTANT_ANSWERER)."""
+    if settings.answerer == "extractive":
+        return extractive
+    if settings.answerer == "reader":
+        from assistant.reader import ReaderAnswerer
+
+        return ReaderAnswerer.from_cache(model_cache, settings.reader_passages,
+                                         settings.reader_threshold)
+    raise ConfigError(f"unknown answerer {settings.answerer!r} (ASSISTANT_ANSWERER): "
+                      "use extractive or reader")
 
 
 def _lexical_folder(settings: Settings) -> str:

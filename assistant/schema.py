@@ -40,6 +40,8 @@ class AnswerOut(BaseModel):
     question: str
     answer: str
     refused: bool
+    short_answer: str | None = Field(
+        None, description="the answer alone (a name, date, place, figure); null when none")
     citations: list[CitationOut]
     timings_ms: dict[str, float]
     mode: str = Field("extractive", description="extractive (quoted) or llm (generated)")
@@ -135,6 +137,7 @@ def sentence_out(sentence: AnswerSentence) -> SentenceOut:
 def answer_out(answer: Answer) -> AnswerOut:
     """The JSON model of an answer."""
     return AnswerOut(question=answer.question, answer=answer.text, refused=answer.refused,
+                     short_answer=answer.short_answer,
                      citations=[citation_out(c) for c in answer.citations],
                      timings_ms=dict(answer.timings_ms), mode=answer.mode,
                      model=answer.model or None,

@@ -110,6 +110,7 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()  # the text sentence by sentence, verified
     notice: str = ""  # why the answer is not what was asked for (LLM failed: extractive)
     dropped: int = 0  # unsupported sentences removed (ASSISTANT_UNSUPPORTED=drop)
+    short_answer: str | None = None  # the answer span alone (the reader); None when none
 
 
 @dataclass(frozen=True)

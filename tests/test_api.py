@@ -19,8 +19,8 @@ from assistant.server import create_server
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
 
 GUANGXI = "what did the deputies propose to Guangxi?"
-KEYS = {"question", "answer", "refused", "citations", "timings_ms", "mode", "model", "sentences",
-        "notice"}
+KEYS = {"question", "answer", "refused", "short_answer", "citations", "timings_ms", "mode",
+        "model", "sentences", "notice"}
 CITATION_KEYS = {"n", "release_id", "title", "date", "source", "url", "quote", "passage", "score"}
 
 

@@ -51,10 +51,11 @@ def test_ask_json_has_exactly_the_documented_fields(env: Path) -> None:
     result = runner.invoke(main, ["ask", "--json", "-k", "3", "anggaran intervensi gizi stunting"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert set(payload) == {"question", "answer", "refused", "citations", "timings_ms", "mode",
-                            "model", "sentences", "notice"}
+    assert set(payload) == {"question", "answer", "refused", "short_answer", "citations",
+                            "timings_ms", "mode", "model", "sentences", "notice"}
     assert payload["mode"] == "extractive" and payload["model"] is None
     assert [s["citations"] for s in payload["sentences"]] == [[c["n"]] for c in payload["citations"]]
+    assert payload["short_answer"] is None  # the extractive answerer gives no short answer
     assert payload["citations"], payload
     for c in payload["citations"]:
         assert set(c) == {"n", "release_id", "title", "date", "source", "url", "quote",

