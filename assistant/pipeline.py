@@ -13,11 +13,13 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant import followup
+from langchain_core.embeddings import Embeddings
+
+from assistant import followup, llmsetup
 from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embed import CachedEmbeddings, Embedder, make_embedder
-from assistant.errors import QuestionError
+from assistant.errors import ConfigError, QuestionError
 from assistant.index import Indexer
 from assistant.lexindex import LexicalIndex
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
@@ -153,8 +155,27 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     lexical = LexicalIndex(index_dir / _lexical_folder(settings))
     index = Indexer(settings, store, embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
-    answerer = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
+    answerer = make_answerer(settings, sentence_embedder)
     return Assistant(settings, index, retriever, answerer, embedder)
+
+
+def make_answerer(settings: Settings, sentence_embedder: Embeddings) -> Answerer:
+    """The configured answer stage: extractive (default), or the local LLM (ASSISTANT_LLM)."""
+    if not settings.llm:
+        return ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
+    model = llmsetup.parse_local(settings.llm)
+    if model is None:
+        raise ConfigError(f"ASSISTANT_LLM={settings.llm!r} is not a backend this build has; "
+                          "use local or local:0.5b (or unset it for extractive answers)")
+    from assistant.compact import CompactAnswerer
+    from assistant.localllm import LlamaLoader, LocalChatModel
+
+    path = llmsetup.assembled_file(model, settings.local_models_dir)
+    # one loader per Assistant: the model loads once per process and stays warm
+    loader = LlamaLoader(settings.llm_context_tokens, settings.llm_threads)
+    chat = LocalChatModel(model_path=str(path), model_name=f"local:{model.name}",
+                          max_tokens=settings.llm_max_tokens, loader=loader)
+    return CompactAnswerer(chat, sentence_embedder, settings.max_answer_sentences)
 
 
 def _lexical_folder(settings: Settings) -> str:
