@@ -31,20 +31,26 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QA = ROOT.parent / "shared" / "data" / "qa"
-SETS: dict[str, dict[str, Any]] = {
-    "sample": {"test_set": ROOT / "eval/sets/sample.jsonl", "corpus": ROOT / "corpus"},
-    "tydiqa_id_valid": {"squad": QA / "tydiqa_id_valid.jsonl"},
-    "idk_mrc_valid": {"squad": QA / "idk_mrc_valid.jsonl"},
-    "xling_en": {"squad": QA / "xling_en-question_id-passage_squad2dev_normans.jsonl",
-                 "question_field": "question_en", "answers_field": "answers_en"},
-}
+
+
+def sets(qa: Path) -> dict[str, dict[str, Any]]:
+    """The evaluation sets: name -> evaluate.Source fields."""
+    return {
+        "sample": {"test_set": ROOT / "eval/sets/sample.jsonl", "corpus": ROOT / "corpus"},
+        "tydiqa_id_valid": {"squad": qa / "tydiqa_id_valid.jsonl"},
+        "idk_mrc_valid": {"squad": qa / "idk_mrc_valid.jsonl"},
+        "xling_en": {"squad": qa / "xling_en-question_id-passage_squad2dev_normans.jsonl",
+                     "question_field": "question_en", "answers_field": "answers_en"},
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated, of: "
-                        + ", ".join(SETS))
+    parser.add_argument("--sets", default=",".join(sets(QA)), help="comma-separated, of: "
+                        + ", ".join(sets(QA)))
+    parser.add_argument("--qa-dir", type=Path, default=QA,
+                        help="the shared QA files (default ../shared/data/qa)")
     parser.add_argument("--answerers", default="extractive,local:1.5b,local:0.5b",
                         help="extractive and/or ASSISTANT_LLM values (local, local:0.5b)")
     parser.add_argument("--n", type=int, default=100,
@@ -88,7 +94,7 @@ def run_set(name: str, modes: list[str], args: argparse.Namespace, workdir: Path
     from assistant.pipeline import Assistant
 
     settings = Settings(**({"llm_models_dir": args.models_dir} if args.models_dir else {}))
-    source = Source(**SETS[name])
+    source = Source(**sets(args.qa_dir)[name])
     target = open_target(settings, source, workdir, ROOT / "eval/.cache/embeddings.sqlite")
     questions = target.questions
     if name != "sample":  # a fixed shuffle: a smaller --n asks a prefix of a larger one

@@ -1,0 +1,68 @@
+"""LocalChatModel and LlamaLoader with a stand-in llama.cpp (the real one: test_local_llm.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from assistant.errors import ConfigError
+from assistant.localllm import LlamaLoader, LocalChatModel
+
+
+class FakeLlama:
+    """Records the chat-completion call and streams a scripted reply in OpenAI-style deltas."""
+
+    def __init__(self, reply: list[str]) -> None:
+        self.reply = reply
+        self.calls: list[dict[str, Any]] = []
+
+    def create_chat_completion(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        self.calls.append(kwargs)
+        yield {"choices": [{"delta": {"role": "assistant"}}]}
+        for piece in self.reply:
+            yield {"choices": [{"delta": {"content": piece}}]}
+        yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+
+
+class CountingLoader(LlamaLoader):
+    def __init__(self, llama: FakeLlama) -> None:
+        super().__init__()
+        self.llama = llama
+        self.loads = 0
+
+    def _load(self, model_path: str) -> Any:
+        self.loads += 1
+        return self.llama
+
+
+def test_streams_token_by_token_with_greedy_capped_decoding() -> None:
+    llama = FakeLlama(["Deputi", " Nunung", " [1]."])
+    chat = LocalChatModel(model_path="/m.gguf", max_tokens=64, loader=CountingLoader(llama))
+    chunks = chat.stream([SystemMessage("sys"), HumanMessage("q"), AIMessage("a"),
+                          HumanMessage("q2")])
+    pieces = [c.content for c in chunks if c.content]  # LangChain adds an empty last chunk
+    assert pieces == ["Deputi", " Nunung", " [1]."]
+    call = llama.calls[0]
+    assert [m["role"] for m in call["messages"]] == ["system", "user", "assistant", "user"]
+    assert (call["temperature"], call["top_k"], call["max_tokens"], call["stream"]) == (
+        0.0, 1, 64, True)
+
+
+def test_invoke_joins_the_stream_and_the_model_loads_once() -> None:
+    loader = CountingLoader(FakeLlama(["Ya", "."]))
+    chat = LocalChatModel(model_path="/m.gguf", loader=loader)
+    assert chat.invoke("halo").content == "Ya."
+    assert chat.invoke("lagi").content == "Ya."
+    assert loader.loads == 1 and "/m.gguf" in loader.load_seconds
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None,
+                    reason="llama-cpp-python is installed here")
+def test_without_llama_cpp_the_error_says_what_to_install() -> None:
+    chat = LocalChatModel(model_path="/m.gguf")
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[local-llm\]'"):
+        chat.invoke("halo")
