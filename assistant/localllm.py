@@ -10,6 +10,7 @@ llama-cpp-python is an optional extra and is imported only when a model is first
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -53,8 +54,10 @@ class LlamaLoader:
             from llama_cpp import Llama
         except ImportError:
             raise ConfigError(f"the local LLM needs llama-cpp-python: {LLAMA_HINT}") from None
-        return Llama(model_path=model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                     n_batch=512, verbose=False)
+        # llama-cpp-python defaults to half the cores for generation; use them all
+        threads = self.n_threads or os.cpu_count() or 1
+        return Llama(model_path=model_path, n_ctx=self.n_ctx, n_threads=threads,
+                     n_threads_batch=threads, n_batch=512, verbose=False)
 
 
 class LocalChatModel(BaseChatModel):
