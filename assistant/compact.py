@@ -73,33 +73,30 @@ class Source:
 
 
 def compact_sources(selected: Sequence[Sentence], before: int = 1) -> list[Source]:
-    """The chosen sentences, each with `before` sentences of context, numbered in order.
+    """The chosen sentences, each after `before` sentences of its chunk, numbered in order.
 
-    Windows that overlap in one chunk merge into one source, so no text is shown twice.
+    No sentence is shown twice (chunks overlap by a paragraph, and one chosen sentence may
+    be another's context): a chosen sentence already shown adds no source, and context
+    already shown is left out.
     """
-    windows: list[_Window] = []
-    for order, s in enumerate(selected):
-        spans = split_sentences(s.hit.chunk.text)
+    shown: set[str] = set()
+    sources: list[Source] = []
+    for s in selected:
+        if _key(s.text) in shown:
+            continue
+        text = s.hit.chunk.text
+        spans = split_sentences(text)
         i = next((k for k, (a, b) in enumerate(spans) if a <= s.start < b), 0)
-        new = _Window(order, s, spans[max(0, i - before)][0], spans[i][1])
-        touching = [w for w in windows if w.sentence.hit.chunk.id == s.hit.chunk.id
-                    and w.start <= new.end and new.start <= w.end]
-        for w in touching:
-            windows.remove(w)
-            new = _Window(min(w.order, new.order), w.sentence if w.order < new.order
-                          else new.sentence, min(w.start, new.start), max(w.end, new.end))
-        windows.append(new)
-    windows.sort(key=lambda w: w.order)
-    return [Source(n, w.sentence, " ".join(w.sentence.hit.chunk.text[w.start:w.end].split()))
-            for n, w in enumerate(windows, start=1)]
+        window = [text[a:b] for a, b in spans[max(0, i - before): i + 1]] or [s.text]
+        while len(window) > 1 and _key(window[0]) in shown:
+            window.pop(0)
+        shown.update(_key(w) for w in window)
+        sources.append(Source(len(sources) + 1, s, " ".join(" ".join(window).split())))
+    return sources
 
 
-@dataclass(frozen=True)
-class _Window:
-    order: int  # rank of its first chosen sentence
-    sentence: Sentence
-    start: int
-    end: int
+def _key(sentence: str) -> str:
+    return " ".join(re.findall(r"\w+", sentence.lower()))
 
 
 def messages(question: str, sources: Sequence[Source], language: str) -> list[BaseMessage]:

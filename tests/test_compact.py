@@ -46,18 +46,28 @@ def _stream(model: Any, question: str = "Apa usulan para deputi?", threshold: fl
     return [e for e in events[:-1] if isinstance(e, str)], events[-1]
 
 
-def test_sources_carry_the_sentence_before_and_merge_overlaps() -> None:
+def test_sources_carry_the_sentence_before_and_show_nothing_twice() -> None:
     sentences = {s.text: s for s in candidates([hit("a", RELEASE)])}
     rina = sentences["Deputi Rina mengusulkan pelatihan guru vokasi bersama."]
     budi = sentences["Deputi Budi mengusulkan pertukaran pelajar dengan Guangxi."]
     cuaca = sentences["Cuaca cerah sepanjang hari itu."]
+    rapat = "Rapat koordinasi digelar di Jakarta pada Senin (3/7/2023)."
     assert [(s.n, s.text) for s in C.compact_sources([budi, rina])] == [
-        (1, f"{cuaca.text} {budi.text}"), (2, f"Rapat koordinasi digelar di Jakarta pada Senin "
-                                             f"(3/7/2023). {rina.text}")]
-    merged = C.compact_sources([budi, rina, cuaca])  # cuaca's window joins both
-    assert [(s.n, s.sentence) for s in merged] == [(1, budi)]
-    assert merged[0].text == " ".join(RELEASE.split())
+        (1, f"{cuaca.text} {budi.text}"), (2, f"{rapat} {rina.text}")]
+    # cuaca was shown as context: no source of its own; rina's context is not repeated
+    assert [(s.n, s.text) for s in C.compact_sources([budi, cuaca, rina])] == [
+        (1, f"{cuaca.text} {budi.text}"), (2, f"{rapat} {rina.text}")]
+    assert [s.text for s in C.compact_sources([rina, cuaca])] == [f"{rapat} {rina.text}",
+                                                                  cuaca.text]
     assert [s.text for s in C.compact_sources([rina], before=0)] == [rina.text]
+
+
+def test_a_sentence_in_two_overlapping_chunks_is_shown_once() -> None:
+    first, second = hit("a", RELEASE), hit("a", RELEASE.split(". ", 2)[2])
+    found = [s for s in candidates([first]) if s.text.startswith("Deputi Budi")]
+    again = [s for s in candidates([second]) if s.text.startswith("Deputi Budi")]
+    sources = C.compact_sources(found + again)
+    assert len(sources) == 1 and sources[0].text.count("Deputi Budi") == 1
 
 
 def test_prompt_puts_the_fixed_head_first_and_sources_as_numbered_data() -> None:
