@@ -28,6 +28,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant import refusal
 from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest, compose
+from assistant.errors import AssistantError
 from assistant.lexical import analyze
 from assistant.sentences import Sentence, candidates, score_sentences, select
 from assistant.text import split_sentences
@@ -191,6 +192,8 @@ class CompactAnswerer:
         sources = compact_sources(chosen, self.context_before)
         try:
             text = yield from self._generate(request, sources)
+        except AssistantError:  # misconfigured (llama-cpp-python missing): say so
+            raise
         except Exception:  # the model failed: the extractive answer is still right
             log.exception("local LLM failed; answering extractively")
             yield _final(compose(request, chosen, confidence), features, request)

@@ -10,6 +10,7 @@ llama-cpp-python is an optional extra and is imported only when a model is first
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 import time
@@ -26,6 +27,12 @@ from assistant.errors import ConfigError
 
 LLAMA_HINT = "pip install -e '.[local-llm]' (builds llama-cpp-python==0.3.36 from source)"
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def require_llama_cpp() -> None:
+    """Fail now, with what to install, when llama-cpp-python is missing (not at a question)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError(f"the local LLM needs llama-cpp-python: {LLAMA_HINT}")
 
 
 class LlamaLoader:

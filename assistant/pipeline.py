@@ -168,9 +168,10 @@ def make_answerer(settings: Settings, sentence_embedder: Embeddings) -> Answerer
         raise ConfigError(f"ASSISTANT_LLM={settings.llm!r} is not a backend this build has; "
                           "use local or local:0.5b (or unset it for extractive answers)")
     from assistant.compact import CompactAnswerer
-    from assistant.localllm import LlamaLoader, LocalChatModel
+    from assistant.localllm import LlamaLoader, LocalChatModel, require_llama_cpp
 
     path = llmsetup.assembled_file(model, settings.local_models_dir)
+    require_llama_cpp()
     # one loader per Assistant: the model loads once per process and stays warm
     loader = LlamaLoader(settings.llm_context_tokens, settings.llm_threads)
     chat = LocalChatModel(model_path=str(path), model_name=f"local:{model.name}",

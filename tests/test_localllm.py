@@ -66,3 +66,34 @@ def test_without_llama_cpp_the_error_says_what_to_install() -> None:
     chat = LocalChatModel(model_path="/m.gguf")
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[local-llm\]'"):
         chat.invoke("halo")
+
+
+def _settings(tmp_path: Any, llm: str | None) -> Any:
+    from assistant.config import Settings
+    return Settings(index_dir=tmp_path / "index", embedder="fake", llm=llm,
+                    llm_models_dir=tmp_path / "models")
+
+
+def test_build_wires_the_answerer_the_setting_names(tmp_path: Any) -> None:
+    from assistant.answer import ExtractiveAnswerer
+    from assistant.compact import CompactAnswerer
+    from assistant.embed import FakeEmbeddings
+    from assistant.llmsetup import MODELS
+    from assistant.pipeline import make_answerer
+
+    assert isinstance(make_answerer(_settings(tmp_path, None), FakeEmbeddings()),
+                      ExtractiveAnswerer)
+    with pytest.raises(ConfigError, match=r"run `assistant llm setup --model 0\.5b`"):
+        make_answerer(_settings(tmp_path, "local:0.5b"), FakeEmbeddings())
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM='ollama' is not a backend"):
+        make_answerer(_settings(tmp_path, "ollama"), FakeEmbeddings())
+    (tmp_path / "models").mkdir()
+    with open(tmp_path / "models" / MODELS["0.5b"].filename, "wb") as sparse:
+        sparse.truncate(MODELS["0.5b"].size)  # the right size: taken as set up
+    if importlib.util.find_spec("llama_cpp") is None:
+        with pytest.raises(ConfigError, match="needs llama-cpp-python"):
+            make_answerer(_settings(tmp_path, "local:0.5b"), FakeEmbeddings())
+    else:
+        answerer = make_answerer(_settings(tmp_path, "local:0.5b"), FakeEmbeddings())
+        assert isinstance(answerer, CompactAnswerer)
+        assert answerer.chat_model.model_name == "local:0.5b"  # not loaded until asked
