@@ -128,6 +128,7 @@ def _answerer(mode: str, settings: Any, base: Any, loads: dict[str, float]) -> A
                              base.answerer.sentence_embedder)
     if llm:
         loads[mode] = round(answerer.chat_model.warm(), 2)
+        loads[f"{mode} prompt head"] = round(answerer.warm(), 2)
     return answerer
 
 

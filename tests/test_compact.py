@@ -87,7 +87,7 @@ def test_prompt_puts_the_fixed_head_first_and_sources_as_numbered_data() -> None
 def test_markers_are_renumbered_in_order_of_use_and_dangling_ones_dropped() -> None:
     tokens, answer = _stream(scripted(
         "Deputi Budi mengusulkan pertukaran pelajar [2][7]. Deputi Rina mengusulkan "
-        "pelatihan guru [1]."))
+        "pelatihan guru. [1]"))
     assert "".join(tokens).startswith("Deputi Budi")
     assert answer.text == ("Deputi Budi mengusulkan pertukaran pelajar [1]. Deputi Rina "
                            "mengusulkan pelatihan guru [2].")

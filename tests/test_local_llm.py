@@ -8,7 +8,6 @@ so a model that answers the funding question from the wrong release fails.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import re
 import shutil
@@ -59,7 +58,8 @@ def local_assistant(tmp_path_factory: pytest.TempPathFactory) -> Any:
                         llm_models_dir=_models_dir(tmp_path_factory))
     assistant = build(settings)
     assistant.index.ingest([releases])
-    print(f"\nmodel loaded in {assistant.answerer.chat_model.warm():.1f} s")
+    print(f"\nmodel loaded in {assistant.answerer.chat_model.warm():.1f} s, prompt head "
+          f"evaluated in {assistant.answerer.warm():.1f} s")
     return assistant
 
 
@@ -110,13 +110,3 @@ def test_funding_question_is_refused(local_assistant: Any) -> None:
     answer = ask(local_assistant,
                  "Berapa anggaran yang disiapkan untuk kerja sama vokasi dengan Guangxi?")
     assert answer.refused and not answer.citations
-
-
-def test_the_model_itself_refuses_funding_past_the_threshold(local_assistant: Any) -> None:
-    """With the evidence threshold off the model reads the sources and must say so itself."""
-    question = "Berapa anggaran yang disiapkan untuk kerja sama vokasi dengan Guangxi?"
-    request = dataclasses.replace(local_assistant.request(local_assistant.retrieve(question)),
-                                  threshold=0.0)
-    answer = local_assistant.answerer.answer(request)
-    print(f"\nQ (threshold 0): {question}\nA: {answer.text}")
-    assert answer.refused and "3,5 triliun" not in answer.text
