@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="assembled models (default: ASSISTANT_LLM_MODELS_DIR or "
                              "<index>/models/llm)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="only summarise the rows already in OUT/rows.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/local_llm",
                         help="folder for rows.jsonl and summary.json")
     return parser.parse_args(argv)
@@ -72,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     rows_path = args.out / "rows.jsonl"
     done = {(r["set"], r["answerer"], r["id"]) for r in _read(rows_path)}
     modes = args.answerers.split(",")
+    if args.report_only:
+        print(table(summarize(list(_read(rows_path)), {})["results"]))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-llm-") as work, \
             rows_path.open("a", encoding="utf-8") as sink:
         answerers: dict[str, Any] = {}
