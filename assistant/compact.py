@@ -225,6 +225,7 @@ class CompactAnswerer:
 
     def _finish(self, request: AnswerRequest, text: str, sources: Sequence[Source],
                 confidence: float) -> Answer:
+        log.debug("local LLM wrote %r", text)
         if is_refusal(text) or not text.strip():
             return Answer(request.question, REFUSALS[request.language], True, (), confidence)
         answer_text, citations = cite_markers(text, sources, request)
