@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="assembled models (default: ASSISTANT_LLM_MODELS_DIR or "
                              "<index>/models/llm)")
+    parser.add_argument("--ids", default=None,
+                        help="comma-separated question ids: ask only these (a partial re-run)")
     parser.add_argument("--report-only", action="store_true",
                         help="only summarise the rows already in OUT/rows.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/local_llm",
@@ -106,6 +108,8 @@ def run_set(name: str, modes: list[str], args: argparse.Namespace, workdir: Path
         questions = list(questions)
         random.Random(0).shuffle(questions)
         questions = questions[: args.n]
+    if args.ids:
+        questions = [q for q in questions if q.id in args.ids.split(",")]
     judge = Judge(list(target.assistant.index.store.chunks()))
     base = target.assistant
     by_id = {q.id: q for q in target.questions}
