@@ -27,6 +27,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.lexical import NUMBER_WORDS, analyze, detect_language, words
 from assistant.metrics import answer_tokens
 from assistant.text import split_sentences
+from assistant.types import Chunk
 
 # cosine similarity (e5, "passage: " on both sides) above which a passage sentence supports
 # an answer sentence, by the sentence's language: an English sentence scores lower against
@@ -146,6 +147,7 @@ class Passage:
 
     n: int
     text: str  # title, date and body as given to the model
+    chunk: Chunk | None = None  # the chunk it comes from (what its citation points at)
 
     @property
     def sentences(self) -> list[str]:
