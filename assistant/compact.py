@@ -118,6 +118,8 @@ def is_refusal(text: str) -> bool:
 class CompactPrompt:
     """The extractive stage's best sentences as numbered sources, with worked examples."""
 
+    refusal_phrases = (NOT_IN_SOURCES, *prompt.REFUSALS.values())
+
     def __init__(self, sentence_embedder: Embeddings, max_sentences: int = 5,
                  context_before: int = 1) -> None:
         self.sentence_embedder = sentence_embedder

@@ -88,13 +88,15 @@ class LLMAnswerer:
             yield dataclasses.replace(base, mode="llm", model=self.model_name)
             return
         numbered, messages = self.style.build(request)
-        text = ""
+        text, shown = "", 0
         try:
             for chunk in self.chat_model.stream(messages):
-                piece = _content(chunk)
-                if piece:
-                    text += piece
-                    yield piece
+                text += _content(chunk)
+                # a reply that may still become the refusal phrase is held back, so the
+                # chat never flashes "NOT IN SOURCES" before the refusal replaces it
+                if len(text) > shown and not _may_become(text, self.style.refusal_phrases):
+                    yield text[shown:]
+                    shown = len(text)
         # any failure of the model, whatever its client raises, falls back to the quotes
         except Exception as exc:  # noqa: BLE001
             yield self._fallback(base, request, exc)
@@ -173,6 +175,13 @@ def _citation(n: int, request: AnswerRequest, chunk: Chunk, quote: str,
                     source=chunk.source, quote=quote, passage=chunk.text,
                     score=round(score, 4), url=record.url if record else "",
                     chunk_id=chunk.id)
+
+
+def _may_become(text: str, phrases: Sequence[str]) -> bool:
+    """Whether text, so far, is the start of one of the phrases (case, spaces and
+    punctuation aside)."""
+    said = prompt.normal(text)
+    return any(prompt.normal(p).startswith(said) for p in phrases)
 
 
 def _content(chunk: Any) -> str:

@@ -101,18 +101,21 @@ def condensed(reply: str) -> str:
     return _LABEL.sub("", lines[0]).strip().strip('"“”').strip()
 
 
-def _normal(text: str) -> str:
+def normal(text: str) -> str:
+    """Text casefolded, punctuation as spaces, spaces collapsed (for phrase matching)."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def is_refusal(reply: str) -> bool:
     """Whether the model answered with the fixed not-in-the-sources phrase (either language)."""
-    said = _normal(reply)
-    return any(_normal(phrase) in said for phrase in REFUSALS.values())
+    said = normal(reply)
+    return any(normal(phrase) in said for phrase in REFUSALS.values())
 
 
 class PromptStyle(Protocol):
     """How an LLM answerer builds its prompt and reads a refusal."""
+
+    refusal_phrases: tuple[str, ...]  # what the model says when the sources lack the answer
 
     def build(self, request: AnswerRequest) -> tuple[list[Passage], list[BaseMessage]]:
         """The numbered passages the model reads (each with its chunk) and the messages."""
@@ -129,6 +132,8 @@ class PromptStyle(Protocol):
 
 class FullPrompt:
     """The retrieved passages whole in a delimited sources block, and the rules."""
+
+    refusal_phrases = tuple(REFUSALS.values())
 
     def build(self, request: AnswerRequest) -> tuple[list[Passage], list[BaseMessage]]:
         """The request's hits numbered in retrieval order, and the answer messages."""

@@ -11,8 +11,9 @@ Every sentence of an answer is checked against the passages it cites:
   it is not held against the sentence, while a person or place the corpus names must be in
   the cited passage.
 A citation number that points at no passage is dropped. A sentence its own citations do not
-support but another passage does is re-cited to that passage; one that no passage supports
-is unsupported. Shared by every answerer that writes text (generate.py).
+support but another passage does is re-cited to that passage (or to two passages when it
+joins a fact of one to what the other says); one that no passage supports is unsupported.
+Shared by every answerer that writes text (generate.py).
 """
 
 from __future__ import annotations
@@ -259,9 +260,25 @@ class Verifier:
             n = others[0]
             return Verdict(text, (n,), True, bool(valid), dropped, {n: quotes[n]},
                            {n: sims[n]})
+        pair = self._pair(sims, facts, claim, threshold)
+        if pair:
+            return Verdict(text, pair, True, bool(valid), dropped,
+                           {n: quotes[n] for n in pair}, {n: sims[n] for n in pair})
         union = _union([facts[n] for n in valid])
         return Verdict(text, valid, False, False, dropped, {n: quotes[n] for n in valid},
                        {n: sims[n] for n in valid}, tuple(claim.missing_from(union)))
+
+    def _pair(self, sims: dict[int, float], facts: dict[int, Facts], claim: Facts,
+              threshold: float) -> tuple[int, int] | None:
+        """Two passages that together support a sentence joining facts from both ("Deputy
+        Nunung Nuryanto proposed X": the name from one, the proposal from another): one
+        close in meaning, the other stating what the first lacks."""
+        ranked = sorted(sims, key=lambda n: -sims[n])
+        for n in (n for n in ranked if sims[n] >= threshold):
+            for m in (m for m in ranked if m != n):
+                if self._supports((n, m), sims, facts, claim, threshold):
+                    return n, m
+        return None
 
     def _supports(self, cited: Sequence[int], sims: dict[int, float],
                   facts: dict[int, Facts], claim: Facts, threshold: float) -> bool:

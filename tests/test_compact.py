@@ -134,9 +134,10 @@ def test_a_name_no_source_states_is_marked_unsupported() -> None:
 
 @pytest.mark.parametrize("reply", ["NOT IN SOURCES", "NOT IN SOURCES.", "not in sources",
                                    REFUSALS["id"]])
-def test_the_not_in_sources_phrase_is_a_refusal(reply: str) -> None:
-    _, answer = _stream(scripted(reply), "Berapa anggaran pelatihan guru?")
+def test_the_not_in_sources_phrase_is_a_refusal_and_never_streamed(reply: str) -> None:
+    tokens, answer = _stream(scripted(reply), "Berapa anggaran pelatihan guru?")
     assert answer.refused and answer.text == REFUSALS["id"] and not answer.citations
+    assert "".join(tokens) == ""
 
 
 def test_the_phrase_beside_a_cited_claim_is_no_refusal() -> None:
