@@ -430,6 +430,9 @@ def test_real_gguf_model_streams_and_answers_verified(gguf_model: Path, assistan
     local = with_settings(assistant, sentence_embedder, llm=f"gguf:{model}", llm_model="",
                           llm_max_tokens=160)
     answer = local.ask(GUANGXI)
+    print(f"\n{model.name}: {answer.text}")
+    for sentence in answer.sentences:
+        print(f"   supported={sentence.supported} {sentence.citations}: {sentence.text}")
     assert answer.model == model.name and answer.notice == "", answer.notice
     assert answer.mode == "llm" and (answer.refused or answer.sentences)
 
