@@ -11,6 +11,7 @@ the wrong release fails.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import time
@@ -28,14 +29,18 @@ from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, write_rel
 
 pytestmark = pytest.mark.llm
 
+# the model under test: the acceptance is for the default 1.5B; ASSISTANT_TEST_LOCAL=0.5b
+# asks the small one the same questions
+MODEL = llmsetup.get_model(os.environ.get("ASSISTANT_TEST_LOCAL", llmsetup.DEFAULT_MODEL))
+
 if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip("llama-cpp-python is not installed: `make test-llm` (or pip install -e "
                 "'.[local-llm]') runs the local-LLM test", allow_module_level=True)
 
 
 def _models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder of an assembled 1.5B model: the configured one, else assembled here."""
-    model = llmsetup.MODELS["1.5b"]
+    """The folder of the assembled model: the configured one, else assembled here."""
+    model = MODEL
     configured = Settings().local_models_dir
     if llmsetup.model_file(configured, model).exists():
         return configured
@@ -56,7 +61,7 @@ def local_assistant(tmp_path_factory: pytest.TempPathFactory) -> Any:
     shutil.copy(next(CORPUS.glob("*.txt")), releases)
     write_release(releases, "stunting.txt", SAMPLE_RELEASE)
     write_release(releases, "vokasi.txt", VOCATIONAL_RELEASE)
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), llm="local",
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), llm=f"local:{MODEL.name}",
                         llm_models_dir=_models_dir(tmp_path_factory))
     assistant = build(settings)
     assistant.index.ingest([releases])
