@@ -38,6 +38,7 @@ SUPPORT_THRESHOLDS = {"id": 0.88, "en": 0.815}
 MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_LIST_NUMBER = re.compile(r"^\(?\d{1,2}[.)]$")  # a list item's number split off as a sentence
 _CAPITALISED = re.compile(r"(?<![\w'])[A-Z][\w'’-]*")
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
 SCALES = {"ribu": 1e3, "thousand": 1e3, "rb": 1e3, "juta": 1e6, "million": 1e6, "jt": 1e6,
@@ -175,7 +176,8 @@ class Verdict:
 def parse(answer: str) -> list[tuple[str, tuple[int, ...]]]:
     """The answer's sentences without markers, each with the numbers it cited.
 
-    A marker opening a sentence ("... Jakarta. [1] Then") belongs to the sentence before.
+    A marker opening a sentence ("... Jakarta. [1] Then") belongs to the sentence before;
+    a list item's number ("1.") is no sentence.
     """
     out: list[tuple[str, tuple[int, ...]]] = []
     for start, end in split_sentences(answer):
@@ -188,7 +190,9 @@ def parse(answer: str) -> list[tuple[str, tuple[int, ...]]]:
         numbers = _numbers(piece)
         text = " ".join(MARKERS.sub(" ", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        if text.strip(" .,;:!?"):
+        if _LIST_NUMBER.match(text) and out and numbers:  # "1." of a list: no claim
+            out[-1] = (out[-1][0], out[-1][1] + numbers)
+        elif text.strip(" .,;:!?") and not _LIST_NUMBER.match(text):
             out.append((text, numbers))
     return out
 

@@ -21,6 +21,8 @@ PASSAGES = [
     ("Gabungan [1, 2][3].", [("Gabungan.", (1, 2, 3))]),
     ("Tanpa sumber.", [("Tanpa sumber.", ())]),
     ("Anggaran Rp 3,5 triliun [2].", [("Anggaran Rp 3,5 triliun.", (2,))]),
+    ("Usulan: [1]\n1. Pelatihan guru. [2]\n2. Pertukaran pelajar. [2]",  # a numbered list
+     [("Usulan:", (1,)), ("Pelatihan guru.", (2,)), ("Pertukaran pelajar.", (2,))]),
 ])
 def test_parse_splits_sentences_and_their_markers(answer: str,
                                                   expected: list[tuple[str, tuple[int, ...]]]
