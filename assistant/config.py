@@ -64,20 +64,34 @@ class Settings(BaseSettings):
     max_release_chunks: int = 2_000
     # LLM answers (generate.py): None keeps the extractive answer. "openai" is any
     # OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API) at
-    # llm_base_url; "gguf:/path/model.gguf" runs a local model (pip install -e '.[llm]')
+    # llm_base_url; "gguf:/path/model.gguf" runs a local model (pip install -e '.[llm]');
+    # "local" / "local:0.5b" the Qwen2.5-Coder GGUF assembled by `assistant llm setup`
     llm: str | None = None
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama)
     llm_model: str = ""  # the server's model name; a GGUF file's name by default
     llm_api_key: SecretStr | None = None  # never logged or shown; servers without one: unset
     llm_timeout_s: float = 60.0  # per request (a streamed answer: between two chunks)
     llm_max_retries: int = 2  # retries on connection errors, 408/429/5xx, with backoff
-    llm_max_tokens: int = 512
+    # new tokens per answer; None: 200 for local (a small model on a CPU pays per token),
+    # 512 for openai and gguf
+    llm_max_tokens: int | None = None
     llm_temperature: float = 0.0
-    llm_context_tokens: int = 4096  # gguf: the model's context window (n_ctx)
-    llm_threads: int | None = None  # gguf: CPU threads (None: llama.cpp's default)
+    # gguf/local: the context window (n_ctx); None: 2048 for local (compact sources), 4096
+    llm_context_tokens: int | None = None
+    llm_threads: int | None = None  # gguf/local: CPU threads (None: all cores)
+    # the prompt: "full" (the retrieved passages whole) or "compact" (the extractive stage's
+    # best sentences with the one before, and worked examples); None: compact for local
+    llm_prompt: Literal["full", "compact"] | None = None
+    # where `assistant llm setup` puts the assembled local models (None: <index_dir>/models/llm)
+    llm_models_dir: Path | None = None
     # an answer sentence the sources do not support: "mark" it (shown flagged, JSON
     # supported=false) or "drop" it
     unsupported: Literal["mark", "drop"] = "mark"
     # None: the calibrated similarity above which a passage sentence supports an answer
     # sentence, per language (verify.SUPPORT_THRESHOLDS, see eval/README.md)
     support_threshold: float | None = None
+
+    @property
+    def local_models_dir(self) -> Path:
+        """The folder the local LLM's assembled weights live in."""
+        return Path(self.llm_models_dir or Path(self.index_dir) / "models" / "llm")

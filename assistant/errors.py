@@ -27,3 +27,7 @@ class UploadError(AssistantError):
 
 class QuestionError(AssistantError):
     """A question cannot be asked as given (empty, too long)."""
+
+
+class ModelSetupError(AssistantError):
+    """The local LLM cannot be assembled: a part package is missing or corrupted."""

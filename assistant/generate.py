@@ -10,30 +10,31 @@ times out or returns nothing usable, the extractive answer comes back with a not
 `LLMRewriter` condenses a follow-up with the conversation into a standalone question.
 
 `make_chat_model(settings)` builds the configured model: `openai` (langchain-openai, any
-OpenAI-compatible server) or `gguf:/path` (`LlamaCppChat`, llama-cpp-python, optional).
+OpenAI-compatible server), `gguf:/path` or `local` / `local:0.5b` (the Qwen2.5-Coder GGUF
+that `assistant llm setup` assembled; llmsetup.py) through `localllm.LocalChatModel`
+(llama-cpp-python, an optional extra, imported there when the model first loads).
+`prompt_style(settings)` picks how the prompt is built: the full passages (prompt.py) or
+the compact sources with worked examples for the small local model (compact.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import PrivateAttr, SecretStr
+from pydantic import SecretStr
 
-from assistant import followup, prompt
+from assistant import followup, llmsetup, prompt
 from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.types import Answer, AnswerSentence, Citation
+from assistant.types import Answer, AnswerSentence, Chunk, Citation
 from assistant.verify import Passage, Verdict, Verifier, index_knows
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,23 @@ class LLMAnswerer:
     def __init__(self, chat_model: BaseChatModel, extractive: ExtractiveAnswerer,
                  verifier: Verifier, model_name: str,
                  unsupported: Literal["mark", "drop"] = "mark", where: str = "",
-                 secret: SecretStr | None = None) -> None:
+                 secret: SecretStr | None = None,
+                 style: prompt.PromptStyle | None = None) -> None:
         self.chat_model = chat_model
+        self.style = style or prompt.FullPrompt()  # how the prompt is built
         self.extractive = extractive  # evidence confidence, and the fallback answer
         self.verifier = verifier
         self.model_name = model_name
         self.unsupported = unsupported
         self.where = where  # the server's URL or the model file, for failure notices
         self.secret = secret  # redacted from every notice and log line
+
+    def warm(self) -> float:
+        """Evaluate the prompt's fixed head now (a cached prefix for llama.cpp); seconds."""
+        start = time.perf_counter()
+        for _ in self.chat_model.stream(self.style.head(), max_tokens=1):
+            pass
+        return time.perf_counter() - start
 
     def answer(self, request: AnswerRequest) -> Answer:
         """The finished, verified answer."""
@@ -77,14 +87,16 @@ class LLMAnswerer:
         if base.refused:  # weak evidence: refuse without calling the model
             yield dataclasses.replace(base, mode="llm", model=self.model_name)
             return
-        numbered = prompt.passages(request)
-        text = ""
+        numbered, messages = self.style.build(request)
+        text, shown = "", 0
         try:
-            for chunk in self.chat_model.stream(prompt.answer_messages(request, numbered)):
-                piece = _content(chunk)
-                if piece:
-                    text += piece
-                    yield piece
+            for chunk in self.chat_model.stream(messages):
+                text += _content(chunk)
+                # a reply that may still become the refusal phrase is held back, so the
+                # chat never flashes "NOT IN SOURCES" before the refusal replaces it
+                if len(text) > shown and not _may_become(text, self.style.refusal_phrases):
+                    yield text[shown:]
+                    shown = len(text)
         # any failure of the model, whatever its client raises, falls back to the quotes
         except Exception as exc:  # noqa: BLE001
             yield self._fallback(base, request, exc)
@@ -108,7 +120,8 @@ class LLMAnswerer:
             raise ModelFailure("the model returned an empty answer")
         shell = dataclasses.replace(base, hits=tuple(request.hits), mode="llm",
                                     model=self.model_name, citations=(), sentences=())
-        if prompt.is_refusal(text):
+        log.debug("LLM wrote %r", text)
+        if self.style.is_refusal(text):
             return dataclasses.replace(shell, text=REFUSALS[request.language], refused=True)
         start = time.perf_counter()
         verdicts = self.verifier.verify(text, numbered, index_knows(request.idf))
@@ -117,7 +130,7 @@ class LLMAnswerer:
         if not shown:
             raise ModelFailure("no sentence of the model's answer is supported by the "
                                "sources" if verdicts else "the model's answer has no sentences")
-        sentences, citations = number(shown, request)
+        sentences, citations = number(shown, request, numbered)
         body = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations)
                         for s in sentences)
         return dataclasses.replace(shell, text=" ".join(body.split()), refused=False,
@@ -130,9 +143,13 @@ class LLMAnswerer:
         return text.replace(key, "***") if key else text
 
 
-def number(verdicts: Sequence[Verdict], request: AnswerRequest
-           ) -> tuple[list[AnswerSentence], list[Citation]]:
-    """Sentences with our citation numbers: one per (passage, quoted sentence), first use first."""
+def number(verdicts: Sequence[Verdict], request: AnswerRequest,
+           numbered: Sequence[Passage] = ()) -> tuple[list[AnswerSentence], list[Citation]]:
+    """Sentences with our citation numbers: one per (passage, quoted sentence), first use first.
+
+    A passage's citation points at its chunk (numbered); without one, at hit n.
+    """
+    chunks = {p.n: p.chunk for p in numbered if p.chunk is not None}
     numbers: dict[tuple[int, str], int] = {}
     citations: list[Citation] = []
     sentences = []
@@ -142,7 +159,8 @@ def number(verdicts: Sequence[Verdict], request: AnswerRequest
             key = (n, v.quotes.get(n, ""))
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
-                citations.append(_citation(numbers[key], request, n, key[1],
+                chunk = chunks.get(n) or request.hits[n - 1].chunk
+                citations.append(_citation(numbers[key], request, chunk, key[1],
                                            v.similarity.get(n, 0.0)))
             mine.append(numbers[key])
         sentences.append(AnswerSentence(v.text, tuple(dict.fromkeys(mine)), v.supported,
@@ -150,14 +168,20 @@ def number(verdicts: Sequence[Verdict], request: AnswerRequest
     return sentences, citations
 
 
-def _citation(n: int, request: AnswerRequest, source: int, quote: str,
+def _citation(n: int, request: AnswerRequest, chunk: Chunk, quote: str,
               score: float) -> Citation:
-    chunk = request.hits[source - 1].chunk
     record = request.releases.get(chunk.release_id)
     return Citation(n=n, release_id=chunk.release_id, title=chunk.title, date=chunk.date,
                     source=chunk.source, quote=quote, passage=chunk.text,
                     score=round(score, 4), url=record.url if record else "",
                     chunk_id=chunk.id)
+
+
+def _may_become(text: str, phrases: Sequence[str]) -> bool:
+    """Whether text, so far, is the start of one of the phrases (case, spaces and
+    punctuation aside)."""
+    said = prompt.normal(text)
+    return any(prompt.normal(p).startswith(said) for p in phrases)
 
 
 def _content(chunk: Any) -> str:
@@ -214,6 +238,9 @@ class LLMRewriter:
 def model_name(settings: Settings) -> str:
     """The name answers carry in `model`: the server's model name or the GGUF file's."""
     spec = settings.llm or ""
+    local = llmsetup.parse_local(spec)
+    if local:
+        return settings.llm_model or local.filename
     if spec.startswith("gguf:"):
         return settings.llm_model or Path(spec[5:]).name
     return settings.llm_model
@@ -222,21 +249,55 @@ def model_name(settings: Settings) -> str:
 def where(settings: Settings) -> str:
     """Where the model runs, for notices: the server URL or the GGUF file."""
     spec = settings.llm or ""
+    local = llmsetup.parse_local(spec)
+    if local:
+        return str(llmsetup.model_file(settings.local_models_dir, local))
     if spec.startswith("gguf:"):
         return spec[5:]
     return settings.llm_base_url or "the OpenAI API"
 
 
+def is_local(settings: Settings) -> bool:
+    """Whether ASSISTANT_LLM names the assembled local model (local, local:0.5b)."""
+    return llmsetup.parse_local(settings.llm) is not None
+
+
+def max_tokens(settings: Settings) -> int:
+    """The answer's token cap: the setting, else 200 for the local model (a small model on
+    a CPU pays for every token, and its answers are one to three sentences), else 512."""
+    return settings.llm_max_tokens or (200 if is_local(settings) else 512)
+
+
+def context_tokens(settings: Settings) -> int:
+    """llama.cpp's context window: the setting, else 2048 for local (compact sources), 4096."""
+    return settings.llm_context_tokens or (2048 if is_local(settings) else 4096)
+
+
+def prompt_style(settings: Settings, sentence_embedder: Embeddings) -> prompt.PromptStyle:
+    """The prompt ASSISTANT_LLM_PROMPT names; by default compact for local, else full."""
+    style = settings.llm_prompt or ("compact" if is_local(settings) else "full")
+    if style == "full":
+        return prompt.FullPrompt()
+    from assistant.compact import CompactPrompt
+
+    return CompactPrompt(sentence_embedder, settings.max_answer_sentences)
+
+
 def make_chat_model(settings: Settings) -> BaseChatModel:
-    """The chat model ASSISTANT_LLM names: `openai` or `gguf:/path/model.gguf`."""
+    """The chat model ASSISTANT_LLM names: `openai`, `gguf:/path/model.gguf` or `local`."""
     spec = (settings.llm or "").strip()
     if spec == "openai":
         return _openai(settings)
     if spec.startswith("gguf:"):
         return _gguf(settings, Path(spec[5:]).expanduser())
+    local = llmsetup.parse_local(spec)
+    if local:
+        path = llmsetup.assembled_file(local, settings.local_models_dir)
+        return _llama(settings, path, "pip install -e '.[local-llm]'")
     raise ConfigError(f"ASSISTANT_LLM={spec!r} is not a backend: use 'openai' (with "
-                      "ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL) or "
-                      "'gguf:/path/model.gguf', or unset it for extractive answers")
+                      "ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL), "
+                      "'gguf:/path/model.gguf' or 'local' / 'local:0.5b' (after `assistant "
+                      "llm setup`), or unset it for extractive answers")
 
 
 def _openai(settings: Settings) -> BaseChatModel:
@@ -253,64 +314,21 @@ def _openai(settings: Settings) -> BaseChatModel:
     return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=key,
                       timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
                       temperature=settings.llm_temperature,
-                      max_completion_tokens=settings.llm_max_tokens)
+                      max_completion_tokens=max_tokens(settings))
 
 
 def _gguf(settings: Settings, path: Path) -> BaseChatModel:
     if not path.is_file():
         raise ConfigError(f"ASSISTANT_LLM=gguf:{path}: no such model file")
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError("ASSISTANT_LLM=gguf:... needs llama-cpp-python: "
-                          "pip install -e '.[llm]'") from exc
-    return LlamaCppChat(model_path=str(path), n_ctx=settings.llm_context_tokens,
-                        n_threads=settings.llm_threads, max_tokens=settings.llm_max_tokens,
-                        temperature=settings.llm_temperature)
+    return _llama(settings, path, "pip install -e '.[llm]'")
 
 
-class LlamaCppChat(BaseChatModel):
-    """A LangChain chat model over llama_cpp.Llama.create_chat_completion (a local GGUF)."""
+def _llama(settings: Settings, path: Path, install: str) -> BaseChatModel:
+    """A LocalChatModel over the GGUF file (loaded on first use, once per process)."""
+    from assistant.localllm import LlamaLoader, LocalChatModel, require_llama_cpp
 
-    model_path: str
-    n_ctx: int = 4096
-    n_threads: int | None = None
-    max_tokens: int = 512
-    temperature: float = 0.0
-    _llama: Any = PrivateAttr(default=None)
-    # one llama.cpp context serves one generation at a time; the web chat asks side by side
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Load the model once (the chat template comes from the GGUF's metadata)."""
-        from llama_cpp import Llama
-
-        self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
-                            n_threads=self.n_threads, verbose=False)
-
-    @property
-    def _llm_type(self) -> str:
-        return "llama-cpp"
-
-    def _messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
-        roles = {"system": "system", "human": "user", "ai": "assistant"}
-        return [{"role": roles.get(m.type, "user"), "content": _content(m)} for m in messages]
-
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        with self._lock:
-            for part in self._llama.create_chat_completion(
-                    messages=self._messages(messages), stream=True, stop=stop,
-                    max_tokens=self.max_tokens, temperature=self.temperature):
-                piece = part["choices"][0].get("delta", {}).get("content") or ""
-                if piece:
-                    if run_manager:
-                        run_manager.on_llm_new_token(piece)
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs: Any) -> ChatResult:
-        text = "".join(_content(c.message) for c in self._stream(messages, stop, run_manager))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+    require_llama_cpp(install)
+    loader = LlamaLoader(context_tokens(settings), settings.llm_threads)
+    return LocalChatModel(model_path=str(path), model_name=model_name(settings),
+                          max_tokens=max_tokens(settings),
+                          temperature=settings.llm_temperature, loader=loader)

@@ -191,7 +191,8 @@ def answer_stage(settings: Settings, sentence_embedder: Embeddings, model_cache:
     verifier = Verifier(sentence_embedder, settings.support_threshold)
     answerer = generate.LLMAnswerer(chat_model, extractive, verifier,
                                     generate.model_name(settings), settings.unsupported,
-                                    generate.where(settings), settings.llm_api_key)
+                                    generate.where(settings), settings.llm_api_key,
+                                    generate.prompt_style(settings, sentence_embedder))
     return answerer, generate.LLMRewriter(chat_model, settings.max_question_chars)
 
 

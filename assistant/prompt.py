@@ -5,12 +5,18 @@ The releases go in one delimited `<sources>` block of the user message and are p
 data: the system message says that anything inside the block that reads as an instruction
 is text to report, not to follow, and release text cannot close the block early (angle
 brackets in it are replaced). Sources are numbered by our code, in retrieval order.
+
+`PromptStyle` is how an LLM answerer builds its prompt: `FullPrompt` (here: the retrieved
+passages whole, for a capable model) or `compact.CompactPrompt` (the extractive stage's best
+sentences and worked examples, for the small local model). Either way the answer is
+verified against the numbered passages the model read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -53,7 +59,7 @@ def passages(request: AnswerRequest) -> list[Passage]:
     for n, hit in enumerate(request.hits, start=1):
         c = hit.chunk
         date = c.date.isoformat() if c.date else "tanpa tanggal"
-        out.append(Passage(n, f"{c.title} ({date})\n{c.text}" if c.title else c.text))
+        out.append(Passage(n, f"{c.title} ({date})\n{c.text}" if c.title else c.text, c))
     return out
 
 
@@ -95,11 +101,51 @@ def condensed(reply: str) -> str:
     return _LABEL.sub("", lines[0]).strip().strip('"“”').strip()
 
 
-def _normal(text: str) -> str:
+def normal(text: str) -> str:
+    """Text casefolded, punctuation as spaces, spaces collapsed (for phrase matching)."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def is_refusal(reply: str) -> bool:
     """Whether the model answered with the fixed not-in-the-sources phrase (either language)."""
-    said = _normal(reply)
-    return any(_normal(phrase) in said for phrase in REFUSALS.values())
+    said = normal(reply)
+    return any(normal(phrase) in said for phrase in REFUSALS.values())
+
+
+class PromptStyle(Protocol):
+    """How an LLM answerer builds its prompt and reads a refusal."""
+
+    refusal_phrases: tuple[str, ...]  # what the model says when the sources lack the answer
+
+    def build(self, request: AnswerRequest) -> tuple[list[Passage], list[BaseMessage]]:
+        """The numbered passages the model reads (each with its chunk) and the messages."""
+        ...
+
+    def head(self) -> list[BaseMessage]:
+        """The fixed start of every prompt (evaluated once to warm a cached prefix)."""
+        ...
+
+    def is_refusal(self, reply: str) -> bool:
+        """Whether the reply says the sources do not hold the answer."""
+        ...
+
+
+class FullPrompt:
+    """The retrieved passages whole in a delimited sources block, and the rules."""
+
+    refusal_phrases = tuple(REFUSALS.values())
+
+    def build(self, request: AnswerRequest) -> tuple[list[Passage], list[BaseMessage]]:
+        """The request's hits numbered in retrieval order, and the answer messages."""
+        numbered = passages(request)
+        return numbered, answer_messages(request, numbered)
+
+    def head(self) -> list[BaseMessage]:
+        """The system rules (an Indonesian question's)."""
+        return [SystemMessage(SYSTEM.format(language=LANGUAGE_NAMES["id"], translate="",
+                                            refusal=REFUSALS["id"],
+                                            max_sentences=MAX_SENTENCES))]
+
+    def is_refusal(self, reply: str) -> bool:
+        """The fixed not-in-the-sources phrase (module function)."""
+        return is_refusal(reply)

@@ -11,8 +11,9 @@ Every sentence of an answer is checked against the passages it cites:
   it is not held against the sentence, while a person or place the corpus names must be in
   the cited passage.
 A citation number that points at no passage is dropped. A sentence its own citations do not
-support but another passage does is re-cited to that passage; one that no passage supports
-is unsupported. Shared by every answerer that writes text (generate.py).
+support but another passage does is re-cited to that passage (or to two passages when it
+joins a fact of one to what the other says); one that no passage supports is unsupported.
+Shared by every answerer that writes text (generate.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.lexical import NUMBER_WORDS, analyze, detect_language, words
 from assistant.metrics import answer_tokens
 from assistant.text import split_sentences
+from assistant.types import Chunk
 
 # cosine similarity (e5, "passage: " on both sides) above which a passage sentence supports
 # an answer sentence, by the sentence's language: an English sentence scores lower against
@@ -36,6 +38,7 @@ SUPPORT_THRESHOLDS = {"id": 0.88, "en": 0.815}
 MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_LIST_NUMBER = re.compile(r"^\(?\d{1,2}[.)]$")  # a list item's number split off as a sentence
 _CAPITALISED = re.compile(r"(?<![\w'])[A-Z][\w'’-]*")
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
 SCALES = {"ribu": 1e3, "thousand": 1e3, "rb": 1e3, "juta": 1e6, "million": 1e6, "jt": 1e6,
@@ -146,6 +149,7 @@ class Passage:
 
     n: int
     text: str  # title, date and body as given to the model
+    chunk: Chunk | None = None  # the chunk it comes from (what its citation points at)
 
     @property
     def sentences(self) -> list[str]:
@@ -172,7 +176,8 @@ class Verdict:
 def parse(answer: str) -> list[tuple[str, tuple[int, ...]]]:
     """The answer's sentences without markers, each with the numbers it cited.
 
-    A marker opening a sentence ("... Jakarta. [1] Then") belongs to the sentence before.
+    A marker opening a sentence ("... Jakarta. [1] Then") belongs to the sentence before;
+    a list item's number ("1.") is no sentence.
     """
     out: list[tuple[str, tuple[int, ...]]] = []
     for start, end in split_sentences(answer):
@@ -185,7 +190,9 @@ def parse(answer: str) -> list[tuple[str, tuple[int, ...]]]:
         numbers = _numbers(piece)
         text = " ".join(MARKERS.sub(" ", piece).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        if text.strip(" .,;:!?"):
+        if _LIST_NUMBER.match(text) and out and numbers:  # "1." of a list: no claim
+            out[-1] = (out[-1][0], out[-1][1] + numbers)
+        elif text.strip(" .,;:!?") and not _LIST_NUMBER.match(text):
             out.append((text, numbers))
     return out
 
@@ -257,9 +264,25 @@ class Verifier:
             n = others[0]
             return Verdict(text, (n,), True, bool(valid), dropped, {n: quotes[n]},
                            {n: sims[n]})
+        pair = self._pair(sims, facts, claim, threshold)
+        if pair:
+            return Verdict(text, pair, True, bool(valid), dropped,
+                           {n: quotes[n] for n in pair}, {n: sims[n] for n in pair})
         union = _union([facts[n] for n in valid])
         return Verdict(text, valid, False, False, dropped, {n: quotes[n] for n in valid},
                        {n: sims[n] for n in valid}, tuple(claim.missing_from(union)))
+
+    def _pair(self, sims: dict[int, float], facts: dict[int, Facts], claim: Facts,
+              threshold: float) -> tuple[int, int] | None:
+        """Two passages that together support a sentence joining facts from both ("Deputy
+        Nunung Nuryanto proposed X": the name from one, the proposal from another): one
+        close in meaning, the other stating what the first lacks."""
+        ranked = sorted(sims, key=lambda n: -sims[n])
+        for n in (n for n in ranked if sims[n] >= threshold):
+            for m in (m for m in ranked if m != n):
+                if self._supports((n, m), sims, facts, claim, threshold):
+                    return n, m
+        return None
 
     def _supports(self, cited: Sequence[int], sims: dict[int, float],
                   facts: dict[int, Facts], claim: Facts, threshold: float) -> bool:

@@ -431,19 +431,23 @@ def test_real_gguf_model_streams_and_answers_verified(gguf_model: Path, assistan
     local = with_settings(assistant, sentence_embedder, llm=f"gguf:{model}", llm_model="",
                           llm_max_tokens=160)
     answer = local.ask(GUANGXI)
+    print(f"\n{model.name}: {answer.text}")
+    for sentence in answer.sentences:
+        print(f"   supported={sentence.supported} {sentence.citations}: {sentence.text}")
     assert answer.model == model.name and answer.notice == "", answer.notice
     assert answer.mode == "llm" and (answer.refused or answer.sentences)
 
 
 def test_gguf_wrapper_speaks_llama_cpp_chat_completions(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """LlamaCppChat against a stand-in for llama_cpp.Llama (the real one: test above)."""
+    """LocalChatModel against a stand-in for llama_cpp.Llama (the real one: test above)."""
+    import importlib.machinery
     import sys
     import types
 
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.generate import LlamaCppChat
+    from assistant.localllm import LocalChatModel
 
     calls: list[dict[str, Any]] = []
 
@@ -457,17 +461,21 @@ def test_gguf_wrapper_speaks_llama_cpp_chat_completions(tmp_path: Path,
             for piece in ("Halo", " dari", " GGUF [1]."):
                 yield {"choices": [{"delta": {"content": piece}}]}
 
-    monkeypatch.setitem(sys.modules, "llama_cpp", types.SimpleNamespace(Llama=Llama))
+    stand_in = types.ModuleType("llama_cpp")
+    stand_in.__spec__ = importlib.machinery.ModuleSpec("llama_cpp", None)
+    stand_in.Llama = Llama  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", stand_in)
     model = tmp_path / "qwen.gguf"
     model.write_bytes(b"GGUF")
     chat = make_chat_model(Settings(llm=f"gguf:{model}", llm_context_tokens=2048,
                                     llm_threads=2, llm_max_tokens=64))
-    assert isinstance(chat, LlamaCppChat)
-    assert calls[0]["init"] == {"model_path": str(model), "n_ctx": 2048, "n_threads": 2,
-                                "verbose": False}
+    assert isinstance(chat, LocalChatModel) and calls == []  # loaded on first use
     messages = [SystemMessage("rules"), HumanMessage("question")]
     assert [c.content for c in chat.stream(messages) if c.content] == ["Halo", " dari", " GGUF [1]."]
+    assert calls[0]["init"] == {"model_path": str(model), "n_ctx": 2048, "n_threads": 2,
+                                "n_threads_batch": 2, "n_batch": 512, "verbose": False}
     assert calls[1]["messages"] == [{"role": "system", "content": "rules"},
                                     {"role": "user", "content": "question"}]
     assert calls[1]["stream"] and calls[1]["max_tokens"] == 64
     assert chat.invoke(messages).content == "Halo dari GGUF [1]."
+    assert len([c for c in calls if "init" in c]) == 1  # loaded once

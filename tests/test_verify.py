@@ -21,6 +21,8 @@ PASSAGES = [
     ("Gabungan [1, 2][3].", [("Gabungan.", (1, 2, 3))]),
     ("Tanpa sumber.", [("Tanpa sumber.", ())]),
     ("Anggaran Rp 3,5 triliun [2].", [("Anggaran Rp 3,5 triliun.", (2,))]),
+    ("Usulan: [1]\n1. Pelatihan guru. [2]\n2. Pertukaran pelajar. [2]",  # a numbered list
+     [("Usulan:", (1,)), ("Pelatihan guru.", (2,)), ("Pertukaran pelajar.", (2,))]),
 ])
 def test_parse_splits_sentences_and_their_markers(answer: str,
                                                   expected: list[tuple[str, tuple[int, ...]]]
@@ -75,3 +77,29 @@ def test_an_off_topic_sentence_is_unsupported(verifier: Verifier) -> None:
     (verdict,) = verifier.verify("A volcanic eruption forced residents to evacuate [1].",
                                  PASSAGES)
     assert not verdict.supported and verdict.cited == (1,)
+
+
+GUANGXI = [
+    Passage(1, "Joko Kusnanto didampingi oleh Deputi Bidang Koordinasi Peningkatan "
+               "Kesejahteraan Sosial, Nunung Nuryanto, dan Deputi Warsito."),
+    Passage(2, "Dalam hal ini, perlindungan sosial memiliki peran penting. Oleh karena itu, "
+               "Nunung menyampaikan harapan agar Indonesia dan Guangxi Zhuang dapat saling "
+               "bertukar pengalaman dan praktik baik tentang perlindungan sosial yang adaptif."),
+]
+
+
+@pytest.mark.parametrize("markers", ["[2]", ""])
+def test_a_sentence_joining_two_passages_is_cited_to_both(verifier: Verifier,
+                                                          markers: str) -> None:
+    (verdict,) = verifier.verify(
+        "Deputy Nunung Nuryanto hoped that Indonesia and Guangxi Zhuang would exchange "
+        f"experiences and good practices on adaptive social protection {markers}.", GUANGXI)
+    assert verdict.supported and verdict.cited == (2, 1)
+    assert verdict.recited == bool(markers)
+
+
+def test_a_name_no_passage_states_stays_unsupported(verifier: Verifier) -> None:
+    (verdict,) = verifier.verify(
+        "Deputy Nunung Santoso hoped that Indonesia and Guangxi Zhuang would exchange "
+        "experiences and good practices on adaptive social protection [2].", GUANGXI)
+    assert not verdict.supported and "santoso" in verdict.missing
