@@ -153,7 +153,7 @@ def _cite_uncited(text: str, sources: Sequence[Source]) -> str:
             terms = set(analyze(sentence))
             best = max(sources, key=lambda s: len(terms & set(analyze(s.text))))
             if terms and len(terms & set(analyze(best.text))) / len(terms) >= 0.3:
-                sentence = f"{sentence} [{best.n}]"
+                sentence = re.sub(r"([.!?]*)$", f" [{best.n}]\\1", sentence, count=1)
         parts.append(sentence)
     return " ".join(parts)
 

@@ -99,7 +99,7 @@ def test_markers_are_renumbered_in_order_of_use_and_dangling_ones_dropped() -> N
 
 def test_an_uncited_sentence_gets_the_source_it_comes_from() -> None:
     _, answer = _stream(scripted("Deputi Budi mengusulkan pertukaran pelajar dengan Guangxi."))
-    assert answer.text.endswith("Guangxi. [1]")
+    assert answer.text.endswith("Guangxi [1].")
     assert "Budi" in answer.citations[0].quote
 
 
