@@ -215,7 +215,11 @@ def summarize(rows: list[dict[str, Any]], loads: dict[str, float]) -> dict[str, 
 
 
 def _common(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only the questions of a set that every answerer of that set answered (same questions)."""
+    """Only the questions of a set that every answerer of that set answered (same questions).
+
+    A question asked twice (merged partial runs) counts once: its first row.
+    """
+    rows = list({(r["set"], r["answerer"], r["id"]): r for r in reversed(rows)}.values())
     answerers: dict[str, set[str]] = {}
     ids: dict[tuple[str, str], set[str]] = {}
     for r in rows:
