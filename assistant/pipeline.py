@@ -176,14 +176,15 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     return Assistant(settings, index, retriever, answerer, embedder, rewriter)
 
 
-def answer_stage(settings: Settings, sentence_embedder: Embeddings, model_cache: Path
-                 ) -> tuple[Answerer, Rewriter]:
+def answer_stage(settings: Settings, sentence_embedder: Embeddings,
+                 model_cache: Path | None = None) -> tuple[Answerer, Rewriter]:
     """The configured answerer and follow-up rewriter: extractive (or the trained reader,
     ASSISTANT_ANSWERER) and rule-based without an LLM; with ASSISTANT_LLM, the LLM answerer
     (verified, the extractive answer its gate and fallback) and the LLM's condensation."""
     extractive = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
     if not settings.llm:
-        return make_answerer(settings, extractive, model_cache), RuleRewriter()
+        models = model_cache or Path(settings.index_dir) / "models"
+        return make_answerer(settings, extractive, models), RuleRewriter()
     from assistant import generate
     from assistant.verify import Verifier
 
