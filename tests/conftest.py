@@ -103,6 +103,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_serve(url: str, proc: object, log: Path, auth: tuple[str, str] | None = None,
+                   seconds: float = 180) -> None:
+    """Wait until an `assistant serve` subprocess answers /api/health; fail with its log."""
+    import subprocess
+    import time
+
+    import httpx
+
+    assert isinstance(proc, subprocess.Popen)
+    deadline = time.monotonic() + seconds
+    with httpx.Client(trust_env=False, timeout=5, auth=auth) as client:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            try:
+                if client.get(f"{url}/api/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+    raise RuntimeError(f"assistant serve did not start: {log.read_text()[-3000:]}")
+
+
 def run_server(app: object) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port in a thread; yield its URL."""
     import threading

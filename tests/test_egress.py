@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import CORPUS, ROOT, free_port
+from tests.conftest import CORPUS, ROOT, free_port, wait_for_serve
 
 pytestmark = pytest.mark.slow
 
@@ -202,20 +201,6 @@ class Served:
         self.proc.wait(timeout=60)
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    with httpx.Client(trust_env=False, timeout=5) as client:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                if client.get(f"{url}/api/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-    raise RuntimeError(f"assistant serve did not start: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Ingest the sample corpus, ask once, then serve that index: each one watched."""
@@ -230,7 +215,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     url = f"http://127.0.0.1:{port}"
     running = Served(url, watch, ingest, ask, proc)
     try:
-        _wait_until_up(url, proc, log)
+        wait_for_serve(url, proc, log)
         yield running
     finally:
         running.stop()

@@ -33,6 +33,7 @@ from tests.conftest import (
     VOCATIONAL_RELEASE,
     free_port,
     news_articles,
+    wait_for_serve,
     write_news,
     write_release,
 )
@@ -71,19 +72,6 @@ def _index(root: Path, env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-        try:
-            if httpx.get(f"{url}/api/health", auth=LOGIN, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"assistant serve did not start: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`assistant serve` on a free loopback port, with a users file; stopped with SIGTERM."""
@@ -100,7 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                                  str(port)], cwd=ROOT, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, proc, log)
+        wait_for_serve(url, proc, log, auth=LOGIN)
         yield Server(url, LOGIN)
     finally:
         proc.terminate()
