@@ -4,9 +4,13 @@ For each of the top passages the reader (readermodel.py) reads every window of t
 question and the passage and gives an answerability probability and its best answer span.
 The answer leads with the span of the most answerable window and the sentence that holds
 it; another passage's sentence joins only when its own window is answerable and its own
-span is found in it. The question is refused when the best window's answerability is
-below the threshold calibrated on the valid splits (eval/README.md): retrieval decides
-which passages are read, the reader whether they answer.
+span agrees with the leading one (its own evidence for the same answer). A span of the
+wrong type is no answer: a question that asks for a number or a time ("berapa", "how
+many", "kapan", "when") only takes spans holding one (`refusal.answer_type_ok`, the check
+the extractive answerer's refusal features use). The question is refused when the best
+window's answerability is below the threshold calibrated on the valid splits for the
+question's language (eval/README.md): retrieval decides which passages are read, the
+reader whether they answer.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest
+from assistant.refusal import answer_type_ok
 from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Hit
 
@@ -70,22 +75,31 @@ class ReaderAnswerer:
 
     @property
     def threshold(self) -> float:
-        """Refuse below this answerability: the setting, else the calibrated one."""
+        """Refuse below this answerability (Indonesian questions; see threshold_for)."""
+        return self.threshold_for("id")
+
+    def threshold_for(self, language: str) -> float:
+        """The setting, else the threshold calibrated for the question's language, else the
+        record's single one."""
         if self._threshold is not None:
             return self._threshold
-        return float(self.model[2].get("refusal_threshold", 0.5))
+        record = self.model[2]
+        by_language = record.get("refusal_thresholds") or {}
+        return float(by_language.get(language, record.get("refusal_threshold", 0.5)))
 
     def answer(self, request: AnswerRequest) -> Answer:
-        """Read the top passages; lead with the best span, or refuse."""
+        """Read the top passages; lead with the best span of the type asked for, or refuse."""
         readings = self.read(request.question, request.hits[: self.max_passages])
-        best = max(readings, key=lambda r: (r.probability, r.span_score), default=None)
+        typed = [r for r in readings if r.short and answer_type_ok(request.question, r.short)]
+        best = max(typed, key=lambda r: (r.probability, r.span_score), default=None)
         confidence = best.probability if best else 0.0
-        evidence = {"answerable": confidence, "passages_read": float(len(readings))}
+        evidence = {"answerable": confidence, "passages_read": float(len(readings)),
+                    "typed_spans": float(len(typed))}
         hits = tuple(request.hits)
-        if best is None or confidence < self.threshold or not best.short:
+        if best is None or confidence < self.threshold_for(request.language):
             return Answer(request.question, REFUSALS[request.language], True, (), confidence,
                           evidence=evidence, hits=hits)
-        chosen = supporting(best, readings, SUPPORT_PROBABILITY, self.max_sentences)
+        chosen = supporting(best, typed, SUPPORT_PROBABILITY, self.max_sentences)
         citations = [cite(n, r, request) for n, r in enumerate(chosen, start=1)]
         text = f"{best.short} — " + " ".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(request.question, text, False, tuple(citations), confidence,
@@ -171,12 +185,17 @@ def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
 
 def supporting(best: Reading, readings: Sequence[Reading], floor: float,
                max_sentences: int) -> list[Reading]:
-    """The best reading, then other passages' readings at least `floor` answerable."""
+    """The best reading, then other passages' readings that carry their own evidence for the
+    same answer: at least `floor` answerable, with a span that holds the best span or is held
+    by it (a passage proposing a different answer is not evidence for this one)."""
+    from assistant.metrics import contains
+
     chosen, seen = [best], {best.hit.chunk.id}
     for r in sorted(readings, key=lambda r: -r.probability):
         if len(chosen) >= max_sentences or r.probability < floor:
             break
-        if r.hit.chunk.id not in seen and r.short:
+        agrees = contains(r.short, best.short) or contains(best.short, r.short)
+        if r.hit.chunk.id not in seen and r.short and agrees:
             chosen.append(r)
             seen.add(r.hit.chunk.id)
     return chosen

@@ -16,7 +16,8 @@ from assistant.sentences import DENSE_FLOOR, Sentence
 # questions at ~15% (CV on IDK-MRC + cross-lingual: refusal precision 0.80, recall 0.40).
 DEFAULT_REFUSAL_THRESHOLD = 0.32
 
-_EXPECTS_NUMBER = re.compile(r"^(berapa|berapakah|how (many|much)|what (number|percentage))\b")
+_EXPECTS_NUMBER = re.compile(r"^(berapa|berapakah|seberapa|how (many|much|large|big|high|far|old)|"
+                             r"what (number|percentage|amount|share))\b")
 _EXPECTS_TIME = re.compile(r"^(kapan|kapankah|tahun berapa|pada tahun|when|what year)\b")
 _HAS_NUMBER = re.compile(r"\d|\b(satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|"
                          r"puluh|ratus|ribu|juta|miliar|triliun|setengah)\b", re.IGNORECASE)

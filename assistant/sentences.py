@@ -55,6 +55,13 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "tenaga ahli": ("expert", "experts", "ahli"),
 }
 
+# A role word the table lacks matches the head word of a person's role when the two spell
+# alike once English and Indonesian spelling is folded (deputy/deputi, director/direktur,
+# commissioner/komisioner). The table stays for translations no spelling rule finds
+# (minister/menteri, Coordinating Minister/Menko): measured in eval/README.md.
+_SPELLING = (("ph", "f"), ("c", "k"), ("y", "i"), ("q", "k"), ("x", "ks"))
+COGNATE_PREFIX = 5  # letters two folded words must share (shorter words: all of them)
+
 
 
 @dataclass(frozen=True)
@@ -136,18 +143,40 @@ def term_overlap(question_terms: Sequence[str], sentence_terms: Sequence[str],
     return sum(w for t, w in weights.items() if t in found) / sum(weights.values())
 
 
-def asked_people(question: str, people: Iterable[Person]) -> list[Person]:
-    """People holding a role the question asks about, unless it names them itself.
+def fold(word: str) -> str:
+    """A word spelt one way across English and Indonesian (for cognates)."""
+    word = word.lower()
+    for a, b in _SPELLING:
+        word = word.replace(a, b)
+    return re.sub(r"(.)\1", r"\1", word)  # doubled letters: commission/komisi
 
-    "what did the deputies propose?" asks about every Deputi of the release, in English.
-    A question that names a person is already matched on the name by the term overlap.
+
+def cognate(a: str, b: str) -> bool:
+    """Whether two words are one word in two spellings: their folded forms share the first
+    COGNATE_PREFIX letters (or are equal, when shorter)."""
+    a, b = fold(a), fold(b)
+    if min(len(a), len(b)) < COGNATE_PREFIX:
+        return a == b
+    return a[:COGNATE_PREFIX] == b[:COGNATE_PREFIX]
+
+
+def asked_people(question: str, people: Iterable[Person]) -> list[Person]:
+    """People the question asks about by their role, unless it names them itself.
+
+    "what did the deputies propose?" asks about every Deputi of the release, in English: a
+    question word is a cognate of the head word of their role, or the table says it names
+    that role. A question that names a person is already matched on the name by the term
+    overlap.
     """
     q_words = set(words(question))
     roles = [role for role, aliases in ROLE_ALIASES.items() if q_words & set(aliases)]
     out = []
     for person in people:
+        role, head = person.role.lower(), words(person.role)[:1]
         named = {w for w in words(person.name) if len(w) >= 4} & q_words
-        if not named and any(person.role.lower().startswith(r) for r in roles):
+        by_table = any(role.startswith(r) for r in roles)
+        by_spelling = bool(head) and any(cognate(w, head[0]) for w in q_words if len(w) >= 4)
+        if not named and (by_table or by_spelling):
             out.append(person)
     return out
 

@@ -8,7 +8,12 @@ chosen afterwards and applied without asking again (the reader's answer text doe
 depend on the threshold).
 
     python eval/compare_answerers.py --limit 150          # writes eval/runs/compare-*/rows.jsonl
+    python eval/compare_answerers.py --read eval/runs/compare-X   # the reader on those requests
     python eval/compare_answerers.py --summarize eval/runs/compare-X --threshold-from idk_mrc_valid
+
+The set `sample` is `eval/sets/sample.jsonl` over the sample release plus the 1,438
+government news articles of ../shared/data/corpus as distractors (so retrieval can fail);
+its follow-ups are retrieved with their history, as `assistant eval` does.
 """
 
 from __future__ import annotations
@@ -27,20 +32,31 @@ from tqdm import tqdm
 from assistant import metrics
 from assistant.answer import AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.evaluate import DEPTH, Judge, answer_metrics, temporary_assistant
+from assistant.evaluate import DEPTH, Judge, answer_metrics, history_of, temporary_assistant
 from assistant.reader import ReaderAnswerer
 from assistant.readermodel import WEIGHTS_DIR, load_reader
 from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
-from assistant.testset import EvalQuestion, load_squad, passage_release_id, squad_passages
+from assistant.testset import (
+    EvalQuestion,
+    load_set,
+    load_squad,
+    passage_release_id,
+    squad_passages,
+)
 from assistant.train_reader import DATA
 from assistant.types import Chunk, Hit, Release
 
-SETS = {  # name -> (file, question field, answers field)
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SET = ROOT / "eval" / "sets" / "sample.jsonl"
+# the sample release and the government news articles as distractors
+SAMPLE_CORPUS = (ROOT / "corpus", DATA.parent / "corpus" / "indosum_dev_news_gov.jsonl")
+SETS = {  # name -> (file, question field, answers field); and "sample" (SAMPLE_SET)
     "idk_mrc_valid": ("idk_mrc_valid.jsonl", "question", "answers"),
     "tydiqa_id_valid": ("tydiqa_id_valid.jsonl", "question", "answers"),
     "facqa_valid": ("facqa_valid.jsonl", "question", "answers"),
     "xling_en": ("xling_en-question_id-passage_squad2dev_normans.jsonl", "question_en",
                  "answers_id"),
+    "sample": ("", "question", "answers"),
 }
 
 
@@ -66,32 +82,41 @@ def passages_to_index(file: Path, questions: Sequence[EvalQuestion], distractors
 
 def compare_set(name: str, args: argparse.Namespace, out: Any) -> None:
     """Index a set's passages, ask its sampled questions of both answerers, write rows."""
-    file, qfield, afield = SETS[name]
-    questions = sample(load_squad(DATA / file, qfield, afield)[0], args.limit, args.seed)
     settings = Settings(index_dir=Path(tempfile.mkdtemp(prefix="compare-")))
     assistant = temporary_assistant(settings, settings.index_dir, DEFAULT_REFUSAL_THRESHOLD,
                                     Path("eval/.cache/embeddings.sqlite"))
-    passages = passages_to_index(DATA / file, questions, args.distractors, args.seed)
-    assistant.index.add_releases(passages)
+    if name == "sample":
+        questions = load_set(SAMPLE_SET)
+        assistant.index.ingest([p for p in SAMPLE_CORPUS if p.exists()])
+        size = "sample release + news"
+    else:
+        file, qfield, afield = SETS[name]
+        questions = sample(load_squad(DATA / file, qfield, afield)[0], args.limit, args.seed)
+        passages = passages_to_index(DATA / file, questions, args.distractors, args.seed)
+        assistant.index.add_releases(passages)
+        size = f"{len(passages)} passages"
     extractive = assistant.answerer
     assert isinstance(extractive, ExtractiveAnswerer)
     judge = Judge(list(assistant.index.store.chunks()))
-    for q in tqdm(questions, desc=f"{name} ({len(passages)} passages)"):
-        out.write(json.dumps(ask_extractive(assistant, judge, q, extractive, name),
-                             ensure_ascii=False) + "\n")
+    by_id = {q.id: q for q in questions}
+    for q in tqdm(questions, desc=f"{name} ({size})"):
+        row = ask_extractive(assistant, judge, q, extractive, name, history_of(q, by_id))
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
 
 
 def ask_extractive(assistant: Any, judge: Judge, q: EvalQuestion,
-                   extractive: ExtractiveAnswerer, name: str) -> dict[str, Any]:
+                   extractive: ExtractiveAnswerer, name: str,
+                   history: Sequence[str] = ()) -> dict[str, Any]:
     """One retrieval and the extractive answer, scored; the request's passages are kept."""
     start = time.perf_counter()
-    retrieval = assistant.retrieve(q.question, DEPTH)
+    retrieval = assistant.retrieve(q.question, DEPTH, history=history)
     request = assistant.request(retrieval)
     retrieve_ms = (time.perf_counter() - start) * 1000
     row: dict[str, Any] = {"set": name, "id": q.id, "lang": q.lang, "answerable": q.answerable,
                            "question": q.question, "answers": list(q.answers),
                            "gold_release_ids": list(q.gold_release_ids),
+                           "evidence": list(q.evidence), "history": list(history),
                            "retrieve_ms": round(retrieve_ms, 1),
                            "hits": [_hit_row(h) for h in request.hits]}
     row["extractive"] = scored_answer(extractive, request, q, judge)
@@ -128,7 +153,8 @@ def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int) -> 
                               h["para_end"], h["char_start"], h["char_end"], h["title"],
                               None, h["source"]), h["score"], h["dense"]) for h in row["hits"]]
             q = EvalQuestion(row["id"], row["question"], row["lang"], row["answerable"],
-                             tuple(row["answers"]), tuple(row["gold_release_ids"]))
+                             tuple(row["answers"]), tuple(row["gold_release_ids"]),
+                             tuple(row.get("evidence", ())))
             request = AnswerRequest(row["question"], hits, [], lambda _t: 0.0)
             row["reader"] = scored_answer(reader, request, q, Judge([h.chunk for h in hits]))
             row["reader"]["passage_tokens"] = [len(reader.model[1].encode(h.chunk.text).ids)
@@ -140,11 +166,18 @@ def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int) -> 
 # ---------------------------------------------------------------- summaries
 
 
-def scores(rows: Sequence[dict[str, Any]], label: str, threshold: float | None) -> dict:
-    """Aggregate metrics of one answerer; the reader refuses below `threshold`."""
+Thresholds = float | dict[str, float] | None  # one, or per question language
+
+
+def scores(rows: Sequence[dict[str, Any]], label: str, threshold: Thresholds) -> dict:
+    """Aggregate metrics of one answerer; the reader refuses below `threshold` (one for all
+    questions, or one per question language)."""
     def refused(r: dict[str, Any]) -> bool:
         a = r[label]
-        return a["refused"] if threshold is None else a["confidence"] < threshold or a["refused"]
+        if threshold is None:
+            return bool(a["refused"])
+        t = threshold[r["lang"]] if isinstance(threshold, dict) else threshold
+        return a["confidence"] < t or a["refused"]
 
     answerable = [r["answerable"] for r in rows]
     ref = [refused(r) for r in rows]
@@ -188,31 +221,52 @@ def choose_threshold(rows: Sequence[dict[str, Any]], max_wrong: float) -> float:
     return best[1]
 
 
-def summarize(run: Path, fit_on: Sequence[str], max_wrong: float | None) -> None:
-    """Print the side-by-side table; the reader's threshold is chosen on `fit_on` sets."""
+def calibration_half(row: dict[str, Any]) -> bool:
+    """Half of a set's questions (a fixed hash of the id): thresholds chosen on one half are
+    reported on the other."""
+    import hashlib
+
+    return hashlib.sha1(row["id"].encode()).digest()[0] % 2 == 0
+
+
+def summarize(run: Path, fit_on: Sequence[str], en_fit_on: str,
+              max_wrong: float | None) -> None:
+    """Print the side-by-side table. The reader's Indonesian threshold is chosen on `fit_on`
+    sets; its English one on the calibration half of `en_fit_on` (English questions),
+    reported on the other half."""
     rows = [json.loads(line) for line in (run / "rows-reader.jsonl").read_text().splitlines()]
     fit = [r for r in rows if r["set"] in fit_on]
-    wrong = max_wrong if max_wrong is not None else scores(fit, "extractive", None)[
-        "wrong_refusal_rate"]
-    t = choose_threshold(fit, wrong)
-    print(f"reader threshold {t:.2f}: best refusal F1 on {'+'.join(fit_on)} with wrong "
-          f"refusals <= {wrong:.3f} (the extractive answerer's there)\n")
+    en_rows = [r for r in rows if r["set"] == en_fit_on]
+    en_fit = [r for r in en_rows if calibration_half(r)]
+    chosen: dict[str, float] = {}
+    wrongs: dict[str, float] = {}
+    for lang, part in (("id", fit), ("en", en_fit)):
+        wrongs[lang] = max_wrong if max_wrong is not None else \
+            scores(part, "extractive", None)["wrong_refusal_rate"] or 0.0
+        chosen[lang] = choose_threshold(part, wrongs[lang])
+        print(f"reader threshold ({lang}) {chosen[lang]:.2f}: best refusal F1 on "
+              f"{'+'.join(fit_on) if lang == 'id' else en_fit_on + ' (calibration half)'} "
+              f"with wrong refusals <= {wrongs[lang]:.3f} (the extractive answerer's there)")
     keys = ["questions", "unanswerable", "short_em", "short_f1", "contains_answer",
             "citation_precision", "refusal_precision", "refusal_recall", "refusal_f1",
             "wrong_refusal_rate", "answer_p50_ms", "ask_p95_ms"]
-    print("| set | answerer | " + " | ".join(keys) + " |")
+    print("\n| set | answerer | " + " | ".join(keys) + " |")
     print("|" + " --- |" * (len(keys) + 2))
+    parts = {name: [r for r in rows if r["set"] == name] for name in
+             dict.fromkeys(r["set"] for r in rows) if name != en_fit_on}
+    parts["valid (all Indonesian)"] = [r for r in rows if r["set"].endswith("_valid")]
+    if en_rows:
+        parts[f"{en_fit_on} calibration half"] = en_fit
+        parts[f"{en_fit_on} report half"] = [r for r in en_rows if not calibration_half(r)]
     summary = {}
-    for name in [*dict.fromkeys(r["set"] for r in rows), "valid (all Indonesian)"]:
-        part = [r for r in rows if r["set"] == name or (name.startswith("valid") and
-                                                       r["set"].endswith("_valid"))]
-        for label, th in (("extractive", None), ("reader", t)):
+    for name, part in parts.items():
+        for label, th in (("extractive", None), ("reader", chosen)):
             s = scores(part, label, th)
             summary[f"{name}/{label}"] = s
             print(f"| {name} | {label} | " + " | ".join(_fmt(s[k]) for k in keys) + " |")
-    (run / "summary.json").write_text(json.dumps({"threshold": t, "fitted_on": list(fit_on),
-                                                  "max_wrong": wrong, "scores": summary},
-                                                 indent=1))
+    (run / "summary.json").write_text(json.dumps(
+        {"thresholds": chosen, "fitted_on": {"id": list(fit_on), "en": f"{en_fit_on} "
+         "(calibration half)"}, "max_wrong": wrongs, "scores": summary}, indent=1))
 
 
 def record_threshold(run: Path, weights: Path, model_cache: Path, sample_size: int) -> None:
@@ -224,13 +278,17 @@ def record_threshold(run: Path, weights: Path, model_cache: Path, sample_size: i
     summary = json.loads((run / "summary.json").read_text())
     path = weights / f"{WEIGHTS_NAME}.json"
     record = json.loads(path.read_text())
-    record.update(refusal_threshold=summary["threshold"],
-                  threshold_fitted_on=f"{'+'.join(summary['fitted_on'])} (seeded samples, "
-                  f"best refusal F1 with wrong refusals <= {summary['max_wrong']:.3f})")
+    fitted, wrong = summary["fitted_on"], summary["max_wrong"]
+    record.update(
+        refusal_threshold=summary["thresholds"]["id"],
+        refusal_thresholds=summary["thresholds"],
+        threshold_fitted_on=f"id: {'+'.join(fitted['id'])} (seeded valid samples, best refusal "
+        f"F1 with wrong refusals <= {wrong['id']:.3f}); en: {fitted['en']} (wrong refusals "
+        f"<= {wrong['en']:.3f})")
     rows = [json.loads(line) for line in (DATA / "idk_mrc_valid.jsonl").read_text().splitlines()]
     picked = sorted(random.Random(11).sample(rows, sample_size), key=lambda r: r["id"])
     reader = ReaderAnswerer(lambda: load_reader(model_cache, weights),
-                            threshold=summary["threshold"])
+                            threshold=summary["thresholds"]["id"])
     record["valid_sample"] = {"ids": [r["id"] for r in picked],
                               **gold_passage_scores(reader, picked)}
     path.write_text(json.dumps(record, indent=1) + "\n")
@@ -261,6 +319,9 @@ def main() -> None:
                    "the scores of N fixed IDK-MRC valid questions on their own passages")
     p.add_argument("--threshold-from", default="idk_mrc_valid,tydiqa_id_valid,facqa_valid",
                    help="sets the reader's threshold is chosen on")
+    p.add_argument("--en-threshold-from", default="xling_en",
+                   help="set of English questions whose calibration half chooses the reader's "
+                   "English threshold (the other half reports it)")
     p.add_argument("--max-wrong-refusals", type=float,
                    help="default: the extractive answerer's wrong-refusal rate on those sets")
     args = p.parse_args()
@@ -268,7 +329,8 @@ def main() -> None:
         read_run(args.read, args.model_cache, args.weights, args.passages)
         return
     if args.summarize:
-        summarize(args.summarize, args.threshold_from.split(","), args.max_wrong_refusals)
+        summarize(args.summarize, args.threshold_from.split(","), args.en_threshold_from,
+                  args.max_wrong_refusals)
         if args.record:
             record_threshold(args.summarize, args.weights, args.model_cache, args.record)
         return

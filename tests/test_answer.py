@@ -110,6 +110,16 @@ def test_role_questions_find_people_by_role_in_english() -> None:
     assert S.asked_people("Apa kata Deputi Warsito?", people) == [people[0]]
 
 
+def test_role_words_the_table_lacks_match_by_spelling() -> None:
+    """commissioner/Komisioner, coordinator/Koordinator: cognates, found without a table."""
+    people = [Person("Ai Maryati", "Komisioner KPAI"), Person("Budi", "Koordinator Lapangan"),
+              Person("Warsito", "Deputi Bidang Pendidikan")]
+    assert S.asked_people("What did the commissioners say?", people) == [people[0]]
+    assert S.asked_people("who was the coordinator?", people) == [people[1]]
+    assert S.asked_people("What did the delegation propose?", people) == []
+    assert S.cognate("secretary", "sekretaris") and not S.cognate("minister", "menteri")
+
+
 ANSWERERS = {"extractive": lambda: A.ExtractiveAnswerer(FakeEmbeddings(), max_sentences=5)}
 
 

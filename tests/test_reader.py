@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer import AnswerRequest
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.pipeline import Assistant, build
-from assistant.reader import ReaderAnswerer, gold_passage_scores
+from assistant.reader import ReaderAnswerer, Reading, gold_passage_scores
 from assistant.readermodel import WEIGHTS_DIR, WEIGHTS_NAME, load_reader, reader_record
 from assistant.schema import to_json
 from assistant.train_reader import DATA
+from assistant.types import Answer, Chunk, Hit
 from tests.conftest import CORPUS
 
 MODEL_DIR = Path(__file__).parent / "artifacts" / "e5-models"
@@ -142,3 +144,62 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
           "--work-dir", str(tmp_path / "work"), "--out", str(out),
           "--model-cache", str(MODEL_DIR)])
     assert reader_record(out)["steps"] == record["steps"]
+
+
+# ---------------------------------------------------------------- the answer rules (no model)
+
+
+class _Scripted(ReaderAnswerer):
+    """A reader whose readings are given: the answer rules on their own."""
+
+    def __init__(self, readings: list[tuple[str, float, str]], record: dict) -> None:
+        super().__init__(lambda: (None, None, record))
+        self.script = readings
+
+    def read(self, question: str, hits: object) -> list[Reading]:
+        out = []
+        for n, (text, probability, short) in enumerate(self.script):
+            chunk = Chunk(f"r{n}#0", f"r{n}", text, 0, 1, 0, len(text), f"Release {n}")
+            start = text.index(short)
+            out.append(Reading(Hit(chunk, 1.0 - n / 10), probability,
+                               (start, start + len(short)), 1.0))
+        return out
+
+
+def _ask(answerer: ReaderAnswerer, question: str) -> Answer:
+    return answerer.answer(AnswerRequest(question, [], [], lambda _t: 0.0))
+
+
+EXPO = "Guangxi menggelar CAEXPO ke-20 di Nanning. Pameran itu dibuka Presiden."
+FUNDS = "Pemerintah Guangxi menyiapkan dana Rp 5 miliar untuk pameran tersebut."
+
+
+def test_a_question_asking_for_a_figure_takes_only_spans_holding_one() -> None:
+    record = {"refusal_threshold": 0.5}
+    both = _Scripted([(EXPO, 0.9, "Nanning"), (FUNDS, 0.6, "Rp 5 miliar")], record)
+    answer = _ask(both, "Berapa dana yang disiapkan Guangxi untuk pameran?")
+    assert answer.short_answer == "Rp 5 miliar" and not answer.refused
+    assert [c.release_id for c in answer.citations] == ["r1"]
+    # the same readings without the figure: the most answerable span is no answer to it
+    only_place = _Scripted([(EXPO, 0.9, "Nanning")], record)
+    assert _ask(only_place, "How much did Guangxi spend on the expo?").refused
+    assert _ask(only_place, "Di mana CAEXPO digelar?").short_answer == "Nanning"
+
+
+def test_each_language_is_refused_below_its_own_threshold() -> None:
+    record = {"refusal_threshold": 0.6, "refusal_thresholds": {"id": 0.6, "en": 0.4}}
+    answerer = _Scripted([(EXPO, 0.5, "Nanning")], record)
+    assert _ask(answerer, "Di mana CAEXPO digelar?").refused
+    assert _ask(answerer, "Where was CAEXPO held?").short_answer == "Nanning"
+    assert _Scripted([(EXPO, 0.5, "Nanning")], {"refusal_threshold": 0.45}).threshold_for(
+        "en") == 0.45  # a record from before per-language thresholds
+
+
+def test_another_passage_joins_only_with_its_own_evidence_for_the_same_answer() -> None:
+    other = "Delegasi Indonesia berkunjung ke Nanning pada September."
+    wrong = "Delegasi bertemu di Jakarta sebelum berangkat ke Tiongkok."
+    answerer = _Scripted([(EXPO, 0.9, "Nanning"), (wrong, 0.8, "Jakarta"),
+                          (other, 0.7, "Nanning")], {"refusal_threshold": 0.5})
+    answer = _ask(answerer, "Di kota mana CAEXPO ke-20 digelar?")
+    assert answer.text.startswith("Nanning — ")
+    assert [c.release_id for c in answer.citations] == ["r0", "r2"]
