@@ -8,20 +8,24 @@ span agrees with the leading one (its own evidence for the same answer). A span 
 wrong type is no answer: a question that asks for a number or a time ("berapa", "how
 many", "kapan", "when") only takes spans holding one (`refusal.answer_type_ok`, the check
 the extractive answerer's refusal features use). The question is refused when the best
-window's answerability is below the threshold calibrated on the valid splits for the
-question's language (eval/README.md): retrieval decides which passages are read, the
-reader whether they answer.
+window's confidence is below the threshold calibrated on the valid splits for the
+question's language (eval/README.md). The confidence is the reader's answerability combined
+with retrieval evidence: a passage retrieval ranked lower is discounted by a weight chosen
+on the valid splits, so retrieval decides which passages are read and weighs in on which
+one answers.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest
-from assistant.refusal import answer_type_ok
+from assistant.refusal import span_type_ok
 from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Hit
 
@@ -40,6 +44,14 @@ class Reading:
     probability: float  # that the window answers the question
     span: tuple[int, int]  # characters of the answer in the chunk text ((0, 0) when none)
     span_score: float
+    retrieval: float = 1.0  # the passage's retrieval score over the best passage's (0..1)
+
+    def confidence(self, retrieval_weight: float) -> float:
+        """The answerability combined with retrieval evidence: the logit of the probability,
+        less retrieval_weight per unit the passage scored below the best one."""
+        p = min(max(self.probability, 1e-6), 1 - 1e-6)
+        z = math.log(p / (1 - p)) - retrieval_weight * (1.0 - self.retrieval)
+        return 1.0 / (1.0 + math.exp(-z))
 
     @property
     def short(self) -> str:
@@ -51,11 +63,12 @@ class ReaderAnswerer:
     """Answers with the reader's best span and its sentence, or refuses."""
 
     def __init__(self, load: Callable[[], Loaded], max_passages: int = 3,
-                 threshold: float | None = None, max_sentences: int = 3) -> None:
+                 threshold: float | None = None, max_sentences: int = 3,
+                 retrieval_weight: float | None = None) -> None:
         self._load = load
         self._loaded: Loaded | None = None  # loaded on first use: ~2 s, ~500 MB
         self.max_passages, self.max_sentences = max_passages, max_sentences
-        self._threshold = threshold
+        self._threshold, self._retrieval_weight = threshold, retrieval_weight
 
     @classmethod
     def from_cache(cls, model_cache: Path, max_passages: int = 3,
@@ -87,12 +100,25 @@ class ReaderAnswerer:
         by_language = record.get("refusal_thresholds") or {}
         return float(by_language.get(language, record.get("refusal_threshold", 0.5)))
 
+    @property
+    def retrieval_weight(self) -> float:
+        """How much a passage's lower retrieval score discounts its answerability: the
+        setting, else the one chosen on the valid splits (0: the reader alone)."""
+        if self._retrieval_weight is not None:
+            return self._retrieval_weight
+        return float(self.model[2].get("retrieval_weight", 0.0))
+
     def answer(self, request: AnswerRequest) -> Answer:
         """Read the top passages; lead with the best span of the type asked for, or refuse."""
         readings = self.read(request.question, request.hits[: self.max_passages])
-        typed = [r for r in readings if r.short and answer_type_ok(request.question, r.short)]
-        best = max(typed, key=lambda r: (r.probability, r.span_score), default=None)
-        confidence = best.probability if best else 0.0
+        return self.answer_from(request, readings)
+
+    def answer_from(self, request: AnswerRequest, readings: Sequence[Reading]) -> Answer:
+        """The answer from the readings of the request's passages."""
+        w = self.retrieval_weight
+        typed = [r for r in readings if r.short and span_type_ok(request.question, r.short)]
+        best = max(typed, key=lambda r: (r.confidence(w), r.span_score), default=None)
+        confidence = best.confidence(w) if best else 0.0
         evidence = {"answerable": confidence, "passages_read": float(len(readings)),
                     "typed_spans": float(len(typed))}
         hits = tuple(request.hits)
@@ -134,7 +160,10 @@ class ReaderAnswerer:
         with torch.inference_mode():
             start, end, answer = reader(ids, mask)
         probs = torch.sigmoid(answer).tolist()
-        return [_reading(hit, tokens, w, start[i], end[i], probs[i], config.max_answer_tokens)
+        top = max(h.score for h in hits) or 1.0
+        return [dataclasses.replace(
+                    _reading(hit, tokens, w, start[i], end[i], probs[i], config.max_answer_tokens),
+                    retrieval=max(0.0, min(1.0, hit.score / top)))
                 for i, (hit, tokens, w) in enumerate(items)]
 
 

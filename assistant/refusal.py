@@ -26,6 +26,22 @@ _HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(januari|februari|maret|ap
                        r"minggu|bulan|senin|selasa|rabu|kamis|jumat|sabtu)\b", re.IGNORECASE)
 
 
+# dates and years: in a short answer to "how many/how much" they are not the quantity asked
+_DATE = re.compile(r"\b\d{1,2}\s*(?:[-–]\s*\d{1,2}\s*)?(?:januari|februari|maret|april|mei|juni|"
+                   r"juli|agustus|september|oktober|november|desember|january|february|march|"
+                   r"may|june|july|august|october|december)\b(?:\s+\d{4})?|"
+                   r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:1[5-9]|20)\d{2}\b", re.IGNORECASE)
+
+
+def span_type_ok(question: str, span: str) -> bool:
+    """answer_type_ok for a short answer: a question that wants a number (not a time) is not
+    answered by a span whose only numbers are a date or a year."""
+    q = question.strip().lower()
+    if _EXPECTS_NUMBER.search(q) and not _EXPECTS_TIME.search(q):
+        return bool(_HAS_NUMBER.search(_DATE.sub(" ", span)))
+    return answer_type_ok(question, span)
+
+
 def answer_type_ok(question: str, sentence: str) -> bool:
     """False when the question wants a number or a time and the sentence has none."""
     q = question.strip().lower()

@@ -142,25 +142,79 @@ def _hit_row(hit: Hit) -> dict[str, Any]:
             "title": c.title, "source": c.source, "score": hit.score, "dense": hit.dense}
 
 
-def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int) -> None:
-    """The reader on every stored request of a run (same passages as the extractive one)."""
+def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int,
+             fit_on: Sequence[str], en_fit_on: str) -> None:
+    """The reader on every stored request of a run (same passages as the extractive one).
+
+    Each request is read once; the weight of retrieval evidence in the reader's confidence
+    is then chosen on the fitting rows (`fit_on` sets and the calibration half of
+    `en_fit_on`) as the one whose leading spans score the best token F1, and every row is
+    answered with it (no refusal: thresholds are chosen by --summarize).
+    """
     reader = ReaderAnswerer(lambda: load_reader(model_cache, weights), max_passages,
                             threshold=0.0)
     rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
+    requests = [_request(row) for row in rows]
+    readings, read_ms = [], []
+    for request in tqdm(requests, desc="reader"):
+        began = time.perf_counter()
+        readings.append(reader.read(request.question, request.hits[:max_passages]))
+        read_ms.append(round((time.perf_counter() - began) * 1000, 1))
+    fit = [i for i, r in enumerate(rows) if r["set"] in fit_on
+           or (r["set"] == en_fit_on and calibration_half(r))]
+    weight = choose_retrieval_weight([rows[i] for i in fit], [readings[i] for i in fit],
+                                     [requests[i] for i in fit])
+    (run / "reader-weight.json").write_text(json.dumps(weight, indent=1) + "\n")
+    print(f"retrieval weight {weight['retrieval_weight']}: {weight}")
+    answerer = ReaderAnswerer(lambda: reader.model, max_passages, threshold=0.0,
+                              retrieval_weight=weight["retrieval_weight"])
     with open(run / "rows-reader.jsonl", "w", encoding="utf-8") as out:
-        for row in tqdm(rows, desc="reader"):
-            hits = [Hit(Chunk(h["id"], h["release_id"], h["text"], h["para_start"],
-                              h["para_end"], h["char_start"], h["char_end"], h["title"],
-                              None, h["source"]), h["score"], h["dense"]) for h in row["hits"]]
-            q = EvalQuestion(row["id"], row["question"], row["lang"], row["answerable"],
-                             tuple(row["answers"]), tuple(row["gold_release_ids"]),
-                             tuple(row.get("evidence", ())))
-            request = AnswerRequest(row["question"], hits, [], lambda _t: 0.0)
-            row["reader"] = scored_answer(reader, request, q, Judge([h.chunk for h in hits]))
-            row["reader"]["passage_tokens"] = [len(reader.model[1].encode(h.chunk.text).ids)
-                                               for h in hits[:max_passages]]
+        for row, request, found, ms in zip(rows, requests, readings, read_ms, strict=True):
+            q = _question(row)
+            answer = answerer.answer_from(request, found)
+            scored = answer_metrics(q, answer, Judge([h.chunk for h in request.hits]))
+            row["reader"] = {"ms": ms, "refused": answer.refused,
+                             "confidence": round(answer.confidence, 4), "text": answer.text,
+                             "short": answer.short_answer,
+                             "cited_gold": [c["gold"] for c in scored.pop("citations")],
+                             **scored,
+                             "passage_tokens": [len(reader.model[1].encode(h.chunk.text).ids)
+                                                for h in request.hits[:max_passages]]}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            out.flush()
+
+
+def choose_retrieval_weight(rows: Sequence[dict[str, Any]], readings: Sequence[Sequence[Any]],
+                            requests: Sequence[AnswerRequest]) -> dict[str, Any]:
+    """The weight (of a fixed grid) whose leading spans have the best mean token F1 on the
+    answerable rows (ties: the smaller weight)."""
+    from assistant.refusal import span_type_ok
+
+    grid = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0]
+    f1 = {}
+    for w in grid:
+        got = []
+        for row, found, request in zip(rows, readings, requests, strict=True):
+            if not (row["answerable"] and row["answers"]):
+                continue
+            typed = [r for r in found if r.short and span_type_ok(request.question, r.short)]
+            best = max(typed, key=lambda r: (r.confidence(w), r.span_score), default=None)
+            got.append(metrics.token_f1(best.short, row["answers"]) if best else 0.0)
+        f1[w] = round(sum(got) / max(1, len(got)), 4)
+    best_w = max(grid, key=lambda w: (f1[w], -w))
+    return {"retrieval_weight": best_w, "span_f1_by_weight": f1, "fitted_on_rows": len(rows)}
+
+
+def _request(row: dict[str, Any]) -> AnswerRequest:
+    hits = [Hit(Chunk(h["id"], h["release_id"], h["text"], h["para_start"], h["para_end"],
+                      h["char_start"], h["char_end"], h["title"], None, h["source"]),
+                h["score"], h["dense"]) for h in row["hits"]]
+    return AnswerRequest(row["question"], hits, [], lambda _t: 0.0)
+
+
+def _question(row: dict[str, Any]) -> EvalQuestion:
+    return EvalQuestion(row["id"], row["question"], row["lang"], row["answerable"],
+                        tuple(row["answers"]), tuple(row["gold_release_ids"]),
+                        tuple(row.get("evidence", ())))
 
 
 # ---------------------------------------------------------------- summaries
@@ -279,6 +333,11 @@ def record_threshold(run: Path, weights: Path, model_cache: Path, sample_size: i
     path = weights / f"{WEIGHTS_NAME}.json"
     record = json.loads(path.read_text())
     fitted, wrong = summary["fitted_on"], summary["max_wrong"]
+    weight = json.loads((run / "reader-weight.json").read_text())
+    record.update(retrieval_weight=weight["retrieval_weight"],
+                  retrieval_weight_fitted_on=f"id: {'+'.join(fitted['id'])}; en: {fitted['en']} "
+                  f"(best span token F1 of {weight['fitted_on_rows']} valid rows: "
+                  f"{weight['span_f1_by_weight']})")
     record.update(
         refusal_threshold=summary["thresholds"]["id"],
         refusal_thresholds=summary["thresholds"],
@@ -326,7 +385,8 @@ def main() -> None:
                    help="default: the extractive answerer's wrong-refusal rate on those sets")
     args = p.parse_args()
     if args.read:
-        read_run(args.read, args.model_cache, args.weights, args.passages)
+        read_run(args.read, args.model_cache, args.weights, args.passages,
+                 args.threshold_from.split(","), args.en_threshold_from)
         return
     if args.summarize:
         summarize(args.summarize, args.threshold_from.split(","), args.en_threshold_from,

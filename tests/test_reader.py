@@ -21,11 +21,6 @@ from assistant.types import Answer, Chunk, Hit
 from tests.conftest import CORPUS
 
 MODEL_DIR = Path(__file__).parent / "artifacts" / "e5-models"
-# The shipped reader (426 steps on a shared 2-core machine) finds dates and many names but
-# not these: its answerability separates answerable from unanswerable only weakly (AUC 0.64
-# on IDK-MRC valid; eval/README.md, "Trained reader"). These acceptance checks are the
-# target; strict: they fail loudly once a better-trained reader passes them, so the mark goes.
-UNDER_TRAINED = pytest.mark.xfail(strict=True, reason="reader under-trained: eval/README.md")
 
 
 def qa_file(name: str) -> Path:
@@ -58,6 +53,8 @@ def test_record_names_its_training_run_and_threshold() -> None:
     assert all(s.split(":")[0].endswith("_train") for s in record["sources"].split(","))
     assert 0.0 < record["refusal_threshold"] < 1.0
     assert "valid" in record["threshold_fitted_on"]
+    assert set(record["refusal_thresholds"]) == {"id", "en"}
+    assert record["retrieval_weight"] >= 0 and "valid" in record["retrieval_weight_fitted_on"]
 
 
 def test_damaged_weights_fail_their_checksum(tmp_path: Path) -> None:
@@ -91,7 +88,6 @@ def test_fixed_valid_sample_reproduces_recorded_scores(reader: ReaderAnswerer) -
         assert got[key] == pytest.approx(recorded[key], abs=0.05), key
 
 
-@UNDER_TRAINED
 @pytest.mark.parametrize("question", [
     "Who is the deputy for social welfare?",
     "Siapa Deputi Bidang Koordinasi Peningkatan Kesejahteraan Sosial?",
@@ -107,7 +103,6 @@ def test_deputy_for_social_welfare_is_nunung_nuryanto(sample: Assistant, questio
     assert to_json(answer)["short_answer"] == "Nunung Nuryanto"
 
 
-@UNDER_TRAINED
 def test_budget_for_the_expo_is_refused(sample: Assistant) -> None:
     """A figure the release never gives."""
     answer = sample.ask("How large was the budget Guangxi set aside for the expo?")
