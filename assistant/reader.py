@@ -97,8 +97,10 @@ class ReaderAnswerer:
         if self._threshold is not None:
             return self._threshold
         record = self.model[2]
-        by_language = record.get("refusal_thresholds") or {}
-        return float(by_language.get(language, record.get("refusal_threshold", 0.5)))
+        by_language: dict[str, float] = record.get("refusal_thresholds") or {}
+        if language in by_language:
+            return float(by_language[language])
+        return float(record.get("refusal_threshold", 0.5))
 
     @property
     def retrieval_weight(self) -> float:
@@ -203,7 +205,18 @@ def _reading(hit: Hit, tokens: Any, w: Any, start: Any, end: Any, probability: f
     i, j = divmod(flat, n)
     a = tokens.offsets[w.token_start + i][0]
     b = tokens.offsets[w.token_start + j][1]
-    return Reading(hit, probability, (a, b), float(scores.flatten()[flat]))
+    return Reading(hit, probability, whole_words(hit.chunk.text, (a, b)),
+                   float(scores.flatten()[flat]))
+
+
+def whole_words(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The span widened to whole words (a span may start or end inside a word's tokens)."""
+    a, b = span
+    while 0 < a < len(text) and text[a - 1].isalnum() and text[a].isalnum():
+        a -= 1
+    while 0 < b < len(text) and text[b - 1].isalnum() and text[b].isalnum():
+        b += 1
+    return a, b
 
 
 def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:

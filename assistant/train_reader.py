@@ -318,7 +318,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sources", default=SOURCES,
                    help="train splits and how many questions of each (seeded sample)")
     p.add_argument("--limit", type=int, help="at most this many questions per split (smoke run)")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=6,
+                   help="passes over the windows (later ones read the cached frozen layers)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the top layers")
     p.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the heads")

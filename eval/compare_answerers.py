@@ -23,6 +23,7 @@ import json
 import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,10 @@ def summarize(run: Path, fit_on: Sequence[str], en_fit_on: str,
     print("|" + " --- |" * (len(keys) + 2))
     parts = {name: [r for r in rows if r["set"] == name] for name in
              dict.fromkeys(r["set"] for r in rows) if name != en_fit_on}
+    for name in list(parts):  # a set of both languages (5+ questions each), by language
+        counts = Counter(r["lang"] for r in parts[name])
+        for lang in sorted(counts) if min(counts.values()) >= 5 and len(counts) > 1 else ():
+            parts[f"{name} ({lang})"] = [r for r in parts[name] if r["lang"] == lang]
     parts["valid (all Indonesian)"] = [r for r in rows if r["set"].endswith("_valid")]
     if en_rows:
         parts[f"{en_fit_on} calibration half"] = en_fit

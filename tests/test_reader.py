@@ -198,3 +198,12 @@ def test_another_passage_joins_only_with_its_own_evidence_for_the_same_answer() 
     answer = _ask(answerer, "Di kota mana CAEXPO ke-20 digelar?")
     assert answer.text.startswith("Nanning — ")
     assert [c.release_id for c in answer.citations] == ["r0", "r2"]
+
+
+def test_a_span_is_widened_to_whole_words() -> None:
+    from assistant.reader import whole_words
+
+    text = "Batik adalah sebuah warisan budaya."
+    assert text[slice(*whole_words(text, (14, 22)))] == "sebuah warisan"
+    assert text[slice(*whole_words(text, (13, 19)))] == "sebuah"
+    assert text[slice(*whole_words(text, (28, 35)))] == "budaya."
