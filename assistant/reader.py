@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest
-from assistant.refusal import span_type_ok
+from assistant.refusal import content_terms, span_type_ok
 from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Hit
 
@@ -118,7 +118,9 @@ class ReaderAnswerer:
     def answer_from(self, request: AnswerRequest, readings: Sequence[Reading]) -> Answer:
         """The answer from the readings of the request's passages."""
         w = self.retrieval_weight
-        typed = [r for r in readings if r.short and span_type_ok(request.question, r.short)]
+        asks = bool(content_terms(request.question))  # "the the the": nothing to answer
+        typed = [r for r in readings
+                 if asks and r.short and span_type_ok(request.question, r.short)]
         best = max(typed, key=lambda r: (r.confidence(w), r.span_score), default=None)
         confidence = best.confidence(w) if best else 0.0
         evidence = {"answerable": confidence, "passages_read": float(len(readings)),

@@ -190,6 +190,11 @@ def test_each_language_is_refused_below_its_own_threshold() -> None:
         "en") == 0.45  # a record from before per-language thresholds
 
 
+def test_a_question_with_no_content_word_is_refused_as_by_the_extractive_answerer() -> None:
+    answerer = _Scripted([(EXPO, 0.99, "Nanning")], {"refusal_threshold": 0.5})
+    assert _ask(answerer, "the the the").refused
+
+
 def test_another_passage_joins_only_with_its_own_evidence_for_the_same_answer() -> None:
     other = "Delegasi Indonesia berkunjung ke Nanning pada September."
     wrong = "Delegasi bertemu di Jakarta sebelum berangkat ke Tiongkok."
