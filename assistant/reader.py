@@ -118,10 +118,7 @@ class ReaderAnswerer:
     def answer_from(self, request: AnswerRequest, readings: Sequence[Reading]) -> Answer:
         """The answer from the readings of the request's passages."""
         w = self.retrieval_weight
-        asks = bool(content_terms(request.question))  # "the the the": nothing to answer
-        typed = [r for r in readings
-                 if asks and r.short and span_type_ok(request.question, r.short)]
-        best = max(typed, key=lambda r: (r.confidence(w), r.span_score), default=None)
+        typed, best = lead(request.question, readings, w)
         confidence = best.confidence(w) if best else 0.0
         evidence = {"answerable": confidence, "passages_read": float(len(readings)),
                     "typed_spans": float(len(typed))}
@@ -169,6 +166,16 @@ class ReaderAnswerer:
                     _reading(hit, tokens, w, start[i], end[i], probs[i], config.max_answer_tokens),
                     retrieval=max(0.0, min(1.0, hit.score / top)))
                 for i, (hit, tokens, w) in enumerate(items)]
+
+
+def lead(question: str, readings: Sequence[Reading], retrieval_weight: float
+         ) -> tuple[list[Reading], Reading | None]:
+    """The readings whose span is of the type the question asks for, and the most confident
+    of them (None: nothing answers; a question with no content word gets none)."""
+    asks = bool(content_terms(question))  # "the the the": nothing to answer
+    typed = [r for r in readings if asks and r.short and span_type_ok(question, r.short)]
+    best = max(typed, key=lambda r: (r.confidence(retrieval_weight), r.span_score), default=None)
+    return typed, best
 
 
 def gold_passage_scores(answerer: ReaderAnswerer, rows: Sequence[dict[str, Any]]

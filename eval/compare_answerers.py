@@ -34,7 +34,7 @@ from assistant import metrics
 from assistant.answer import AnswerRequest, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.evaluate import DEPTH, Judge, answer_metrics, history_of, temporary_assistant
-from assistant.reader import ReaderAnswerer
+from assistant.reader import ReaderAnswerer, lead
 from assistant.readermodel import WEIGHTS_DIR, load_reader
 from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
 from assistant.testset import (
@@ -129,7 +129,11 @@ def scored_answer(answerer: Any, request: AnswerRequest, q: EvalQuestion,
     """Answer one request, timed, and score it."""
     began = time.perf_counter()
     answer = answerer.answer(request)
-    ms = round((time.perf_counter() - began) * 1000, 1)
+    return answer_row(answer, q, judge, round((time.perf_counter() - began) * 1000, 1))
+
+
+def answer_row(answer: Any, q: EvalQuestion, judge: Judge, ms: float) -> dict[str, Any]:
+    """An answer's row: what it said, how long it took and its scores."""
     scored = answer_metrics(q, answer, judge)
     return {"ms": ms, "refused": answer.refused, "confidence": round(answer.confidence, 4),
             "text": answer.text, "short": answer.short_answer,
@@ -171,16 +175,11 @@ def read_run(run: Path, model_cache: Path, weights: Path, max_passages: int,
                               retrieval_weight=weight["retrieval_weight"])
     with open(run / "rows-reader.jsonl", "w", encoding="utf-8") as out:
         for row, request, found, ms in zip(rows, requests, readings, read_ms, strict=True):
-            q = _question(row)
             answer = answerer.answer_from(request, found)
-            scored = answer_metrics(q, answer, Judge([h.chunk for h in request.hits]))
-            row["reader"] = {"ms": ms, "refused": answer.refused,
-                             "confidence": round(answer.confidence, 4), "text": answer.text,
-                             "short": answer.short_answer,
-                             "cited_gold": [c["gold"] for c in scored.pop("citations")],
-                             **scored,
-                             "passage_tokens": [len(reader.model[1].encode(h.chunk.text).ids)
-                                                for h in request.hits[:max_passages]]}
+            row["reader"] = answer_row(answer, _question(row),
+                                       Judge([h.chunk for h in request.hits]), ms)
+            row["reader"]["passage_tokens"] = [len(reader.model[1].encode(h.chunk.text).ids)
+                                               for h in request.hits[:max_passages]]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -188,8 +187,6 @@ def choose_retrieval_weight(rows: Sequence[dict[str, Any]], readings: Sequence[S
                             requests: Sequence[AnswerRequest]) -> dict[str, Any]:
     """The weight (of a fixed grid) whose leading spans have the best mean token F1 on the
     answerable rows (ties: the smaller weight)."""
-    from assistant.refusal import span_type_ok
-
     grid = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0]
     f1 = {}
     for w in grid:
@@ -197,8 +194,7 @@ def choose_retrieval_weight(rows: Sequence[dict[str, Any]], readings: Sequence[S
         for row, found, request in zip(rows, readings, requests, strict=True):
             if not (row["answerable"] and row["answers"]):
                 continue
-            typed = [r for r in found if r.short and span_type_ok(request.question, r.short)]
-            best = max(typed, key=lambda r: (r.confidence(w), r.span_score), default=None)
+            _typed, best = lead(request.question, found, w)
             got.append(metrics.token_f1(best.short, row["answers"]) if best else 0.0)
         f1[w] = round(sum(got) / max(1, len(got)), 4)
     best_w = max(grid, key=lambda w: (f1[w], -w))
