@@ -39,7 +39,7 @@ test-llm: $(VENV)/.installed-llm
 	ASSISTANT_TEST_GGUF=$$($(LOCAL_GGUF)) $(BIN)/pytest -v -rs tests/test_generate.py -k real_gguf
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check assistant tests bench eval
+	$(BIN)/ruff check assistant tests bench eval tools
 	$(BIN)/mypy assistant
 
 # the Chroma server alone, in the foreground, data under $(CHROMA_PATH)

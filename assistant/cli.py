@@ -135,7 +135,7 @@ def _log_index_generations() -> None:
     """Log each index generation a serving process reads (several may share one server)."""
     import logging
 
-    logger = logging.getLogger("assistant.index")
+    logger = logging.getLogger("assistant.index.indexer")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(handler)
@@ -152,8 +152,8 @@ def serve(host: str, port: int) -> None:
     With ASSISTANT_USERS set to a users file (`assistant users add NAME`), the page and the
     API require login.
     """
-    from assistant.auth import exposure_warning, load_users
-    from assistant.server import serve as serve_app
+    from assistant.web.auth import exposure_warning, load_users
+    from assistant.web.server import serve as serve_app
 
     settings = Settings()
     try:
@@ -218,7 +218,7 @@ def doctor(as_json: bool, repair: bool) -> None:
     release; no release is stored twice; the lexical index (index/lexical.jsonl) holds the
     catalogued releases and their chunks; manifest.json matches the store.
     """
-    from assistant.doctor import diagnose, healthy
+    from assistant.index.doctor import diagnose, healthy
     from assistant.pipeline import examine
 
     settings = Settings()
@@ -272,7 +272,7 @@ def users() -> None:
                        help="Prompted for (hidden, twice) when not given.")
 def users_add(name: str, users_file: Path | None, password: str) -> None:
     """Add user NAME (or change their password); the file stores a salted scrypt hash."""
-    from assistant.auth import Users
+    from assistant.web.auth import Users
 
     configured = Settings().users
     path = users_file or (Path(configured) if configured else None)
@@ -295,7 +295,7 @@ def feedback_group() -> None:
               help="Test-set JSONL file to write (format: eval/README.md).")
 def feedback_export(out: Path) -> None:
     """Turn rated answers into test-set lines for evaluators to review."""
-    from assistant import feedback
+    from assistant.evaluation import feedback
 
     source = feedback.feedback_path(Settings().index_dir)
     try:
@@ -335,7 +335,7 @@ def llm_setup(model_name: str, dest: Path | None, force: bool, quiet: bool) -> N
     """
     from tqdm import tqdm
 
-    from assistant import llmsetup
+    from assistant.answer import llmsetup
 
     model = llmsetup.get_model(model_name)
     folder = dest or Settings().local_models_dir
@@ -420,7 +420,7 @@ def _bars(quiet: bool) -> tuple[Any, Any, Any]:
 
 
 def _source(test_set: Path | None, options: dict[str, Any]) -> Any:
-    from assistant.evaluate import Source
+    from assistant.evaluation.evaluate import Source
 
     return Source(test_set=test_set, squad=options["squad"],
                   distractors=tuple(options["distractors"]),
@@ -465,8 +465,8 @@ def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool, a
     """
     import tempfile
 
-    from assistant import report
-    from assistant.evaluate import answer_stages, open_target, run
+    from assistant.evaluation import report
+    from assistant.evaluation.evaluate import answer_stages, open_target, run
 
     if compare:
         try:
@@ -519,8 +519,8 @@ def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: 
     """
     import tempfile
 
-    from assistant import metrics, report
-    from assistant.evaluate import confidences, open_target
+    from assistant.evaluation import metrics, report
+    from assistant.evaluation.evaluate import confidences, open_target
 
     settings = Settings()
     indexing, asking, close = _bars(options["quiet"])

@@ -16,16 +16,16 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.answer import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer.base import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer.followup import Rewriter, RuleRewriter
 from assistant.config import Settings
-from assistant.doctor import Evidence, gather
-from assistant.embed import CachedEmbeddings, Embedder, make_embedder
 from assistant.errors import ConfigError, QuestionError, StoreError
-from assistant.followup import Rewriter, RuleRewriter
-from assistant.index import MANIFEST_NAME, Indexer
-from assistant.lexindex import LexicalIndex
+from assistant.index.doctor import Evidence, gather
+from assistant.index.embed import CachedEmbeddings, Embedder, make_embedder
+from assistant.index.indexer import MANIFEST_NAME, Indexer
+from assistant.index.lexindex import LexicalIndex
+from assistant.index.store import ChromaStore
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
-from assistant.store import ChromaStore
 from assistant.types import Answer, Hit
 
 
@@ -185,8 +185,8 @@ def answer_stage(settings: Settings, sentence_embedder: Embeddings,
     if not settings.llm:
         models = model_cache or Path(settings.index_dir) / "models"
         return make_answerer(settings, extractive, models), RuleRewriter()
-    from assistant import generate
-    from assistant.verify import Verifier
+    from assistant.answer import llm as generate
+    from assistant.answer.verify import Verifier
 
     chat_model = generate.make_chat_model(settings)
     verifier = Verifier(sentence_embedder, settings.support_threshold)
@@ -225,7 +225,7 @@ def make_answerer(settings: Settings, extractive: ExtractiveAnswerer,
     if settings.answerer == "extractive":
         return extractive
     if settings.answerer == "reader":
-        from assistant.reader import ReaderAnswerer
+        from assistant.answer.reader import ReaderAnswerer
 
         return ReaderAnswerer.from_cache(model_cache, settings.reader_passages,
                                          settings.reader_threshold)

@@ -19,9 +19,9 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
+from assistant.index.lexindex import LexicalIndex
+from assistant.index.store import ChromaStore
 from assistant.lexical import analyze
-from assistant.lexindex import LexicalIndex
-from assistant.store import ChromaStore
 from assistant.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25", "rrf"]

@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.embed import E5Embeddings, FastE5Embeddings  # noqa: E402
+from assistant.index.embed import E5Embeddings, FastE5Embeddings  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NEWS = SHARED_DATA / "corpus" / "indosum_dev_news_gov.jsonl"

@@ -121,7 +121,7 @@ def build_index(folder: Path, env: dict[str, str], records: list[dict[str, Any]]
 
 def start_server(folder: Path, records: list[dict[str, Any]], port: int) -> subprocess.Popen:
     """`assistant serve` on a fresh index in folder, with login; returns the process."""
-    from assistant.auth import Users
+    from assistant.web.auth import Users
 
     Users(folder / "users").add(*LOGIN)
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(folder / "index"),

@@ -97,7 +97,7 @@ def run_set(name: str, modes: list[str], args: argparse.Namespace, workdir: Path
             done: set[tuple[str, str, str]]) -> Iterator[dict[str, Any]]:
     """Rows of one set: every sampled question with every answerer."""
     from assistant.config import Settings
-    from assistant.evaluate import DEPTH, Judge, Source, history_of, open_target
+    from assistant.evaluation.evaluate import DEPTH, Judge, Source, history_of, open_target
     from assistant.pipeline import Assistant
 
     settings = Settings(**({"llm_models_dir": args.models_dir} if args.models_dir else {}))
@@ -143,7 +143,7 @@ def _answerer(mode: str, settings: Any, base: Any, loads: dict[str, float]) -> A
 
 def ask(assistant: Any, judge: Any, q: Any, history: list[str], depth: int) -> dict[str, Any]:
     """One question through ask_stream, timed to its first text and to the end; scored."""
-    from assistant.evaluate import answer_metrics
+    from assistant.evaluation.evaluate import answer_metrics
     from assistant.lexical import detect_language
     from assistant.types import Answer
 
@@ -184,7 +184,7 @@ def _share(group: list[dict[str, Any]], field: str) -> float | None:
 
 def summarize(rows: list[dict[str, Any]], loads: dict[str, float]) -> dict[str, Any]:
     """Per set and answerer: quality means, refusal P/R/F1, latency p50/p95."""
-    from assistant import metrics
+    from assistant.evaluation import metrics
 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in _common(rows):

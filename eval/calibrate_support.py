@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embed import CachedEmbeddings, make_embedder
+from assistant.answer.verify import Passage, Verifier
+from assistant.index.embed import CachedEmbeddings, make_embedder
 from assistant.text import sentences
-from assistant.verify import Passage, Verifier
 
 DATA = Path(os.environ.get("SHARED_DATA", "../shared/data"))
 CACHE = Path("eval/.cache/support-embeddings.sqlite")

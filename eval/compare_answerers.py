@@ -30,22 +30,28 @@ from typing import Any
 
 from tqdm import tqdm
 
-from assistant import metrics
-from assistant.answer import AnswerRequest, ExtractiveAnswerer
+from assistant.answer.base import AnswerRequest, ExtractiveAnswerer
+from assistant.answer.reader import ReaderAnswerer, lead
+from assistant.answer.readermodel import WEIGHTS_DIR, load_reader
+from assistant.answer.refusal import DEFAULT_REFUSAL_THRESHOLD
 from assistant.config import Settings
-from assistant.evaluate import DEPTH, Judge, answer_metrics, history_of, temporary_assistant
-from assistant.reader import ReaderAnswerer, lead
-from assistant.readermodel import WEIGHTS_DIR, load_reader
-from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
-from assistant.testset import (
+from assistant.evaluation import metrics
+from assistant.evaluation.evaluate import (
+    DEPTH,
+    Judge,
+    answer_metrics,
+    history_of,
+    temporary_assistant,
+)
+from assistant.evaluation.testset import (
     EvalQuestion,
     load_set,
     load_squad,
     passage_release_id,
     squad_passages,
 )
-from assistant.train_reader import DATA
 from assistant.types import Chunk, Hit, Release
+from tools.train_reader import DATA
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SET = ROOT / "eval" / "sets" / "sample.jsonl"
@@ -327,8 +333,8 @@ def summarize(run: Path, fit_on: Sequence[str], en_fit_on: str,
 def record_threshold(run: Path, weights: Path, model_cache: Path, sample_size: int) -> None:
     """Store the threshold chosen by --summarize in the reader's record, with the scores of a
     fixed sample of IDK-MRC valid questions on their own passages (what the test reproduces)."""
-    from assistant.reader import gold_passage_scores
-    from assistant.readermodel import WEIGHTS_NAME
+    from assistant.answer.reader import gold_passage_scores
+    from assistant.answer.readermodel import WEIGHTS_NAME
 
     summary = json.loads((run / "summary.json").read_text())
     path = weights / f"{WEIGHTS_NAME}.json"

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from assistant import answer as A
-from assistant import refusal as R
-from assistant import sentences as S
-from assistant.embed import FakeEmbeddings
+from assistant.answer import base as A
+from assistant.answer import refusal as R
+from assistant.answer import sentences as S
+from assistant.index.embed import FakeEmbeddings
 from assistant.types import Answer, Chunk, Hit, IndexedRelease, Person
 
 

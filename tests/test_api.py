@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.auth import Users
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
 from assistant.schema import to_json
-from assistant.server import create_server
+from assistant.web.auth import Users
+from assistant.web.server import create_server
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
 
 GUANGXI = "what did the deputies propose to Guangxi?"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.auth import (
+from assistant.cli import main
+from assistant.errors import ConfigError
+from assistant.web.auth import (
     LoginThrottle,
     LoginThrottled,
     Users,
@@ -18,8 +20,6 @@ from assistant.auth import (
     is_loopback,
     load_users,
 )
-from assistant.cli import main
-from assistant.errors import ConfigError
 
 
 def test_hash_is_salted_and_checks() -> None:

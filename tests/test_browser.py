@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.auth import Users
 from assistant.config import Settings
 from assistant.pipeline import build
-from assistant.server import create_server
+from assistant.web.auth import Users
+from assistant.web.server import create_server
 from tests.conftest import CORPUS, ROOT, run_server, write_release
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunk import chunk_release
-from assistant.ingest import load_file
+from assistant.ingest.chunk import chunk_release
+from assistant.ingest.releases import load_file
 from assistant.text import sentences
 from assistant.types import Chunk, Release
 

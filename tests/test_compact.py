@@ -13,13 +13,13 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from assistant import compact as C
-from assistant.answer import REFUSALS, ExtractiveAnswerer
-from assistant.embed import FakeEmbeddings
-from assistant.generate import LLMAnswerer
-from assistant.sentences import candidates
+from assistant.answer import compact as C
+from assistant.answer.base import REFUSALS, ExtractiveAnswerer
+from assistant.answer.llm import LLMAnswerer
+from assistant.answer.sentences import candidates
+from assistant.answer.verify import Verifier
+from assistant.index.embed import FakeEmbeddings
 from assistant.types import Answer
-from assistant.verify import Verifier
 from tests.test_answer import hit, request
 
 RELEASE = ("Rapat koordinasi digelar di Jakarta pada Senin (3/7/2023). "

@@ -48,13 +48,19 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def wait_for_progress(proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Block until the process printed its progress bar (writing starts right after)."""
+def wait_for_progress(proc: subprocess.Popen, timeout: float = 60) -> bool:
+    """Block until the process printed its progress bar (writing starts right after);
+    False when it ended first (nothing left to embed: an earlier run stored everything)."""
     assert proc.stderr is not None
     deadline, seen = time.monotonic() + timeout, b""
     while b"embedding" not in seen:
-        assert time.monotonic() < deadline and proc.poll() is None, seen.decode()
-        seen += os.read(proc.stderr.fileno(), 4096)
+        assert time.monotonic() < deadline, seen.decode()
+        read = os.read(proc.stderr.fileno(), 4096)
+        if not read and proc.poll() is not None:
+            assert proc.returncode == 0, seen.decode()
+            return False
+        seen += read
+    return True
 
 
 def doctor(env: dict[str, str], *args: str) -> tuple[int, dict]:
@@ -65,10 +71,11 @@ def doctor(env: dict[str, str], *args: str) -> tuple[int, dict]:
 
 def expected_chunks(corpus: Path) -> dict[str, int]:
     """Release id -> chunk count, as a clean ingest of the folder gives them."""
-    from assistant.chunk import chunk_release
+    from assistant.ingest.releases.releases.chunk import chunk_release
+    from assistant.ingest.releases.releases.formats import Limits
+    from assistant.ingest.releases.releases.releases import discover, read_file
+
     from assistant.config import Settings
-    from assistant.formats import Limits
-    from assistant.ingest import discover, read_file
 
     settings = Settings()
     releases = [r for path in discover([corpus])
@@ -81,7 +88,8 @@ def expected_chunks(corpus: Path) -> dict[str, int]:
 def kill_ingest(env: dict[str, str], corpus: Path, delay: float) -> int | None:
     """Start an ingest, SIGKILL it `delay` seconds into its writes; its exit status."""
     proc = start(env, "ingest", str(corpus))
-    wait_for_progress(proc)
+    if not wait_for_progress(proc):
+        return proc.wait(timeout=30)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     return proc.wait(timeout=30)

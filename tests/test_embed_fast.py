@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import e5convert
-from assistant.embed import (
+from assistant.errors import ConfigError
+from assistant.index import e5convert
+from assistant.index.embed import (
     E5Embeddings,
     Embedder,
     FastE5Embeddings,
     length_batches,
     make_embedder,
 )
-from assistant.errors import ConfigError
 from tests.conftest import CORPUS, SHARED_DATA, VOCATIONAL_RELEASE
 
 MODEL_DIR = Path(__file__).parent / "artifacts" / "e5-models"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import metrics
 from assistant.cli import main
+from assistant.evaluation import metrics
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,7 @@ def test_numbers_agree_with_the_rows_and_the_model(run: Path) -> None:
 
 def test_second_run_reuses_cached_passage_vectors(run: Path, small_squad: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.embed import E5Embeddings
+    from assistant.index.embed import E5Embeddings
 
     embedded: list[int] = []
     real = E5Embeddings.embed_documents

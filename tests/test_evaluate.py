@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import metrics, report
 from assistant.cli import main
 from assistant.errors import AssistantError
-from assistant.evaluate import Judge, verdict
-from assistant.testset import EvalQuestion, load_set, load_squad, passage_release_id
+from assistant.evaluation import metrics, report
+from assistant.evaluation.evaluate import Judge, verdict
+from assistant.evaluation.testset import EvalQuestion, load_set, load_squad, passage_release_id
 from assistant.types import Chunk
 
 ROOT = Path(__file__).resolve().parent.parent

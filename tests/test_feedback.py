@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import feedback
 from assistant.cli import main
 from assistant.errors import AssistantError
-from assistant.testset import load_set
+from assistant.evaluation import feedback
+from assistant.evaluation.testset import load_set
 
 CITATION = {"n": 1, "release_id": "06502a2a286a5647", "title": "Guangxi",
             "date": "2023-09-29", "source": "corpus/guangxi.txt",

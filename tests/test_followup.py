@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.followup import is_followup, rewrite
 from assistant.config import Settings
-from assistant.followup import is_followup, rewrite
 from assistant.pipeline import Assistant, build
 from tests.conftest import CORPUS, VOCATIONAL_RELEASE, write_release
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from assistant.answer import REFUSALS
+from assistant.answer.base import REFUSALS
+from assistant.answer.followup import RuleRewriter
+from assistant.answer.llm import LLMAnswerer, make_chat_model
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.followup import RuleRewriter
-from assistant.generate import LLMAnswerer, make_chat_model
 from assistant.pipeline import Assistant, answer_stage, build
 from assistant.types import Answer
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, write_release
@@ -298,7 +298,7 @@ def test_no_llm_keeps_the_extractive_answer(assistant: Assistant) -> None:
 
 @pytest.fixture(scope="module")
 def api_url(assistant: Assistant) -> Any:
-    from assistant.api import create_api
+    from assistant.web.api import create_api
     from tests.conftest import run_server
 
     yield from run_server(create_api(assistant))
@@ -379,9 +379,9 @@ def test_cli_shows_notice_and_marks_never_the_key(assistant: Assistant, llm: Scr
 
 def test_evaluation_reports_each_answerer_against_the_scripted_server(
         assistant: Assistant, llm: ScriptedLLM, tmp_path: Path) -> None:
-    from assistant import report
-    from assistant.evaluate import run
-    from assistant.testset import load_set
+    from assistant.evaluation import report
+    from assistant.evaluation.evaluate import run
+    from assistant.evaluation.testset import load_set
     from tests.conftest import ROOT
 
     questions = load_set(ROOT / "eval" / "sets" / "sample.jsonl")[:4]
@@ -447,7 +447,7 @@ def test_gguf_wrapper_speaks_llama_cpp_chat_completions(tmp_path: Path,
 
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.localllm import LocalChatModel
+    from assistant.answer.localllm import LocalChatModel
 
     calls: list[dict[str, Any]] = []
 

@@ -25,8 +25,8 @@ import psutil
 import pytest
 
 from assistant.errors import IngestError
-from assistant.formats import MB
-from assistant.ingest import discover, load_file_partial
+from assistant.ingest.formats import MB
+from assistant.ingest.releases import discover, load_file_partial
 
 MEMORY_BOUND_MB = 250  # peak RSS growth allowed while reading one hostile file
 TIME_BOUND_S = 60  # not a benchmark: the quadratic and unbounded cases took hours

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from assistant.answer import REFUSALS
+from assistant.answer.base import REFUSALS
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
-from assistant.server import create_server
+from assistant.web.server import create_server
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
 
 EMPTY = "the question is empty"

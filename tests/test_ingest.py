@@ -13,7 +13,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.ingest import (
+from assistant.ingest.releases import (
     Limits,
     LoadedFile,
     discover,

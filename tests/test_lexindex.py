@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
+from assistant.index.lexindex import LexicalDoc, LexicalIndex
 from assistant.lexical import BM25, analyze
-from assistant.lexindex import LexicalDoc, LexicalIndex
 from assistant.pipeline import Assistant, build
 from tests.conftest import SAMPLE_RELEASE, VOCATIONAL_RELEASE, write_release
 
@@ -41,7 +41,7 @@ def _assert_matches_full_rebuild(assistant: Assistant) -> None:
 @pytest.fixture
 def watched(fake_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Assistant:
     """An assistant whose store refuses to page every chunk out for the lexical side."""
-    from assistant.store import ChromaStore
+    from assistant.index.store import ChromaStore
 
     def no_full_reload(self: ChromaStore) -> None:
         raise AssertionError("the lexical index paged every chunk out of Chroma")
@@ -79,7 +79,7 @@ def test_add_edit_delete_sync_stay_equal_to_a_full_rebuild(
 @pytest.fixture
 def fetched(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     """The release ids each lexical fetch from the store asked for."""
-    from assistant.store import ChromaStore
+    from assistant.index.store import ChromaStore
 
     calls: list[set[str]] = []
     real = ChromaStore.lexical_docs

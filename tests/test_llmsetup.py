@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import llmsetup
+from assistant.answer import llmsetup
+from assistant.answer.llmsetup import LocalModel, Part
 from assistant.cli import main
 from assistant.errors import ConfigError, ModelSetupError
-from assistant.llmsetup import LocalModel, Part
 
 SLICES = [b"GGUF" + bytes(range(256)) * 40, bytes(range(255, -1, -1)) * 33, b"tail" * 999]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.auth import Users
+from assistant.web.auth import Users
 from tests.conftest import (
     CORPUS,
     ROOT,

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from assistant import llmsetup
+from assistant.answer import llmsetup
 from assistant.config import Settings
 from assistant.errors import ModelSetupError
 from assistant.lexical import detect_language

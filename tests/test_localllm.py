@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from assistant.answer.localllm import LlamaLoader, LocalChatModel
 from assistant.errors import ConfigError
-from assistant.localllm import LlamaLoader, LocalChatModel
 
 
 class FakeLlama:
@@ -76,13 +76,13 @@ def _settings(tmp_path: Any, llm: str | None, **extra: Any) -> Any:
 
 def test_answer_stage_wires_the_local_model_into_the_verified_llm_answerer(
         tmp_path: Any) -> None:
-    from assistant.answer import ExtractiveAnswerer
-    from assistant.compact import CompactPrompt
-    from assistant.embed import FakeEmbeddings
-    from assistant.generate import LLMAnswerer
-    from assistant.llmsetup import MODELS
+    from assistant.answer.base import ExtractiveAnswerer
+    from assistant.answer.compact import CompactPrompt
+    from assistant.answer.llm import LLMAnswerer
+    from assistant.answer.llmsetup import MODELS
+    from assistant.answer.prompt import FullPrompt
+    from assistant.index.embed import FakeEmbeddings
     from assistant.pipeline import answer_stage
-    from assistant.prompt import FullPrompt
 
     assert isinstance(answer_stage(_settings(tmp_path, None), FakeEmbeddings())[0],
                       ExtractiveAnswerer)

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
-from assistant.index import SCHEMA_VERSION
+from assistant.index.indexer import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
 from tests.conftest import SAMPLE_RELEASE, write_release
@@ -71,7 +71,7 @@ def test_sync_removes_releases_of_deleted_files(fake_settings: Settings, folder:
 
 
 def _src(folder: Path) -> str:
-    from assistant.ingest import source_for
+    from assistant.ingest.releases import source_for
 
     return source_for(folder)
 

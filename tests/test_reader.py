@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import AnswerRequest
+from assistant.answer.base import AnswerRequest
+from assistant.answer.reader import ReaderAnswerer, Reading, gold_passage_scores
+from assistant.answer.readermodel import WEIGHTS_DIR, WEIGHTS_NAME, load_reader, reader_record
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.pipeline import Assistant, build
-from assistant.reader import ReaderAnswerer, Reading, gold_passage_scores
-from assistant.readermodel import WEIGHTS_DIR, WEIGHTS_NAME, load_reader, reader_record
 from assistant.schema import to_json
-from assistant.train_reader import DATA
 from assistant.types import Answer, Chunk, Hit
 from tests.conftest import CORPUS
+from tools.train_reader import DATA
 
 MODEL_DIR = Path(__file__).parent / "artifacts" / "e5-models"
 
@@ -122,7 +122,7 @@ def test_reader_answers_lead_with_a_cited_short_span(sample: Assistant) -> None:
 
 
 def test_training_script_smoke_run(tmp_path: Path) -> None:
-    from assistant.train_reader import main
+    from tools.train_reader import main
 
     qa_file("facqa_train.jsonl")
     out = tmp_path / "out"
@@ -206,7 +206,7 @@ def test_another_passage_joins_only_with_its_own_evidence_for_the_same_answer() 
 
 
 def test_a_span_is_widened_to_whole_words() -> None:
-    from assistant.reader import whole_words
+    from assistant.answer.reader import whole_words
 
     text = "Batik adalah sebuah warisan budaya."
     assert text[slice(*whole_words(text, (14, 22)))] == "sebuah warisan"

@@ -22,7 +22,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from assistant.config import Settings
-from assistant.embed import FakeEmbeddings
+from assistant.index.embed import FakeEmbeddings
 from assistant.pipeline import build
 
 mode, index_dir, corpus, log = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]

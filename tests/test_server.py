@@ -18,12 +18,12 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from assistant.answer import Answerer, AnswerEvent, AnswerRequest
-from assistant.auth import Users
+from assistant.answer.base import Answerer, AnswerEvent, AnswerRequest
 from assistant.config import Settings
 from assistant.pipeline import build
-from assistant.server import SECURITY_HEADERS, SHUTDOWN_GRACE_SECONDS, create_server
 from assistant.types import Answer
+from assistant.web.auth import Users
+from assistant.web.server import SECURITY_HEADERS, SHUTDOWN_GRACE_SECONDS, create_server
 from tests.conftest import SAMPLE_RELEASE, VOCATIONAL_RELEASE, free_port, run_server, write_release
 
 SLOW = "Pertanyaan yang lambat tentang stunting?"

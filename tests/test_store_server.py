@@ -113,7 +113,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_serving_process_sees_another_process_ingest_edit_and_sync(
         chroma_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two processes, one Chroma server: the lexical side follows without a full reload."""
-    from assistant.index import REFRESH_SECONDS
+    from assistant.index.indexer import REFRESH_SECONDS
     from tests.conftest import write_release
 
     settings = Settings(index_dir=tmp_path / "serving", chroma_url=chroma_url,
@@ -197,7 +197,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 def test_two_assistant_processes_one_server_ingest_in_one_answer_in_the_other(
         chroma_url: str, tmp_path: Path) -> None:
     """`assistant serve` (real e5) answers a release another process just ingested."""
-    from assistant.index import REFRESH_SECONDS
+    from assistant.index.indexer import REFRESH_SECONDS
 
     common = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_EMBEDDER": "e5",
               "ASSISTANT_COLLECTION": "twoserve", "GRADIO_ANALYTICS_ENABLED": "False",

@@ -17,10 +17,10 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Assistant, build  # noqa: E402
-from assistant.render import answer_markdown, release_markdown  # noqa: E402
 from assistant.schema import citation_out, to_json  # noqa: E402
 from assistant.types import Answer, Citation  # noqa: E402
-from assistant.ui import create_app  # noqa: E402
+from assistant.web.render import answer_markdown, release_markdown  # noqa: E402
+from assistant.web.ui import create_app  # noqa: E402
 from tests.conftest import CORPUS, write_release  # noqa: E402
 
 QUESTION = "Apa tiga prioritas yang disampaikan Joko Kusnanto?"
@@ -157,18 +157,18 @@ def test_answer_keeps_markers_and_lists_sources() -> None:
 
 from pathlib import Path  # noqa: E402
 
-from assistant.handlers import Handlers  # noqa: E402
-from assistant.i18n import TEXT  # noqa: E402
-from assistant.index import IngestReport  # noqa: E402
+from assistant.index.indexer import IngestReport  # noqa: E402
 from assistant.pipeline import build as build_assistant  # noqa: E402
-from assistant.render import (  # noqa: E402
+from assistant.web.handlers import Handlers  # noqa: E402
+from assistant.web.i18n import TEXT  # noqa: E402
+from assistant.web.render import (  # noqa: E402
     conversation_markdown,
     evidence_html,
     highlight,
     plain_text,
 )
-from assistant.ui import _labels  # noqa: E402
-from assistant.uploads import file_results  # noqa: E402
+from assistant.web.ui import _labels  # noqa: E402
+from assistant.web.uploads import file_results  # noqa: E402
 
 PASSAGE = f"Paragraf satu {SCRIPT}.\n\nKalimat kutipan <b>tebal</b>. Kalimat lain."
 ANSWER_JSON = {"question": f"Tanya {SCRIPT}?", "answer": "Kalimat kutipan <b>tebal</b>. [1]",
@@ -262,7 +262,7 @@ def test_upload_skips_files_over_the_size_limit(tmp_path: Path) -> None:
 
 
 def test_file_rows_give_status_and_reason_per_file(tmp_path: Path) -> None:
-    from assistant.ingest import source_for
+    from assistant.ingest.releases import source_for
 
     good, bad = tmp_path / "up/a.txt", tmp_path / "up/b.pdf"
     report = IngestReport(files={source_for(good): "updated", source_for(bad): "failed"},

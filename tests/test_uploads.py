@@ -12,8 +12,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
-from assistant.server import create_server
-from assistant.uploads import Upload, ingest_uploads, safe_name
+from assistant.web.server import create_server
+from assistant.web.uploads import Upload, ingest_uploads, safe_name
 from tests.conftest import run_server, write_release
 
 

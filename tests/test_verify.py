@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.verify import Passage, Verifier, facts_of, parse
+from assistant.answer.verify import Passage, Verifier, facts_of, parse
 
 PASSAGES = [
     Passage(1, "Kemenko PMK Terima Audiensi Guangxi (2023-09-29)\nStaf Khusus Joko Kusnanto "
@@ -55,7 +55,7 @@ def test_names_the_index_does_not_know_are_not_held_against_a_sentence() -> None
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    from assistant.embed import make_embedder
+    from assistant.index.embed import make_embedder
 
     return Verifier(make_embedder("e5"))
 

@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.chunk import chunk_release
+from assistant.answer.refusal import DEFAULT_REFUSAL_THRESHOLD
+from assistant.answer.sentences import embed_sentences
 from assistant.config import Settings
-from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError
-from assistant.formats import Limits
-from assistant.ingest import discover, read_file, source_for
+from assistant.index.embed import Embedder
+from assistant.index.lexindex import LexicalDoc, LexicalIndex
+from assistant.index.store import ChromaStore, SentenceRows
+from assistant.ingest.chunk import chunk_release
+from assistant.ingest.formats import Limits
+from assistant.ingest.releases import discover, read_file, source_for
 from assistant.lexical import analyze
-from assistant.lexindex import LexicalDoc, LexicalIndex
-from assistant.refusal import DEFAULT_REFUSAL_THRESHOLD
-from assistant.sentences import embed_sentences
-from assistant.store import ChromaStore, SentenceRows
 from assistant.types import Chunk, IndexedRelease, Release, StoredRelease
 
 # 2: the catalogue stores paragraphs, url and subtitle; 3: sentence vectors stored at ingest

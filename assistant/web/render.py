@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.i18n import t
+from assistant.web.i18n import t
 
 AnswerJSON = Mapping[str, Any]
 

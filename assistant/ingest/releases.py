@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.chunk import chunk_release
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.formats import (
+from assistant.ingest.chunk import chunk_release
+from assistant.ingest.formats import (
     READERS,
     Draft,
     Limits,

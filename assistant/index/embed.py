@@ -173,7 +173,7 @@ class FastE5Embeddings(Embedder):
     def _load(self) -> None:
         if self._run is not None:
             return
-        from assistant import e5convert
+        from assistant.index import e5convert
 
         self._tokenizer = e5convert.load_tokenizer(self.model_dir)
         kind, _, precision = self.runtime.partition("-")
@@ -224,7 +224,7 @@ def _onnx_runner(path: Path, num_threads: int) -> Any:
 def _torch_runner(model_dir: Path, precision: str, num_threads: int) -> Any:
     import torch
 
-    from assistant import e5convert
+    from assistant.index import e5convert
 
     encoder = e5convert.load_encoder(model_dir)
     model = e5convert.quantize_encoder_int8(encoder) if precision == "int8" else encoder

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.index import SCHEMA_VERSION
-from assistant.lexindex import LexicalIndex
-from assistant.store import ChromaStore
+from assistant.index.indexer import SCHEMA_VERSION
+from assistant.index.lexindex import LexicalIndex
+from assistant.index.store import ChromaStore
 from assistant.types import IndexedRelease
 
 SHOWN = 5  # ids named per failure; the rest are counted

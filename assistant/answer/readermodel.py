@@ -23,10 +23,10 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from assistant.e5convert import E5Encoder, file_sha256, load_encoder, load_tokenizer
 from assistant.errors import ConfigError
+from assistant.index.e5convert import E5Encoder, file_sha256, load_encoder, load_tokenizer
 
-WEIGHTS_DIR = Path(__file__).parent / "models"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models"
 WEIGHTS_NAME = "reader-e5small"
 BOS, PAD, EOS = 0, 1, 2
 INFERENCE_TOKENS = 256
@@ -201,7 +201,7 @@ def reader_record(folder: Path = WEIGHTS_DIR) -> dict[str, Any]:
     path = folder / f"{WEIGHTS_NAME}.json"
     if not path.is_file():
         raise ConfigError(f"no trained reader in {folder}: train one with "
-                          "`python -m assistant.train_reader` or set ASSISTANT_ANSWERER=extractive")
+                          "`python tools/train_reader.py` or set ASSISTANT_ANSWERER=extractive")
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 

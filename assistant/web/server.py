@@ -10,8 +10,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from assistant.auth import LoginThrottle, Users
 from assistant.pipeline import Assistant
+from assistant.web.auth import LoginThrottle, Users
 
 SHUTDOWN_GRACE_SECONDS = 5  # on SIGTERM, requests still running get this long, then are cut off
 
@@ -36,8 +36,8 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     """The FastAPI app: REST API (/api/..., /docs) with the chat page mounted at /."""
     import gradio as gr
 
-    from assistant.api import create_api, login_throttle
-    from assistant.ui import CSS, JS, THEME, create_app
+    from assistant.web.api import create_api, login_throttle
+    from assistant.web.ui import CSS, JS, THEME, create_app
 
     settings = assistant.settings
     throttle = login_throttle(assistant)
@@ -55,7 +55,7 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
 
 def _page_login(users: Users, throttle: LoginThrottle) -> Callable[[str, str], bool]:
     """The page's login check: the API's, keyed on the address SecurityHeaders recorded."""
-    from assistant.api import verify
+    from assistant.web.api import verify
 
     return lambda name, password: verify(users, throttle, _CLIENT.get(), name, password)
 

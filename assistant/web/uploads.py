@@ -18,8 +18,8 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.errors import UploadError
-from assistant.index import Indexer, IngestReport, Progress
-from assistant.ingest import SUPPORTED_SUFFIXES, source_for
+from assistant.index.indexer import Indexer, IngestReport, Progress
+from assistant.ingest.releases import SUPPORTED_SUFFIXES, source_for
 from assistant.schema import FileResult, UploadOut
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")

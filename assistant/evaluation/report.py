@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant import metrics
 from assistant.errors import AssistantError
+from assistant.evaluation import metrics
 from assistant.jsonl import records
 
 # metric name -> True when higher is better; the order is the order of every table

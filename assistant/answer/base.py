@@ -21,9 +21,9 @@ from typing import Protocol
 
 from langchain_core.embeddings import Embeddings
 
-from assistant import refusal
+from assistant.answer import refusal
+from assistant.answer.sentences import Sentence, StoredVectors, candidates, score_sentences, select
 from assistant.lexical import detect_language
-from assistant.sentences import Sentence, StoredVectors, candidates, score_sentences, select
 from assistant.types import Answer, AnswerSentence, Citation, Hit, IndexedRelease
 
 REFUSALS = {

@@ -15,11 +15,14 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import feedback
 from assistant.errors import AssistantError
-from assistant.i18n import t
+from assistant.evaluation import feedback
 from assistant.pipeline import Assistant
-from assistant.render import (
+from assistant.schema import to_json
+from assistant.text import parse_iso_date
+from assistant.types import Answer
+from assistant.web.i18n import t
+from assistant.web.render import (
     EVIDENCE_TURNS,
     answer_markdown,
     conversation_markdown,
@@ -27,10 +30,7 @@ from assistant.render import (
     evidence_html,
     plain_text,
 )
-from assistant.schema import to_json
-from assistant.text import parse_iso_date
-from assistant.types import Answer
-from assistant.uploads import Upload, delete_release, ingest_uploads
+from assistant.web.uploads import Upload, delete_release, ingest_uploads
 
 EMPTY_INDEX = (
     "Belum ada siaran pers di indeks. Untuk menambahkannya, buka tab **Siaran pers** dan "

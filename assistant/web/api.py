@@ -29,8 +29,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from assistant.answer import AnswerEvent
-from assistant.auth import LoginThrottle, LoginThrottled, Users
+from assistant.answer.base import AnswerEvent
 from assistant.errors import AssistantError, QuestionError
 from assistant.pipeline import Assistant
 from assistant.schema import (
@@ -44,7 +43,8 @@ from assistant.schema import (
     to_json,
 )
 from assistant.types import Answer
-from assistant.uploads import Upload, delete_release, ingest_uploads
+from assistant.web.auth import LoginThrottle, LoginThrottled, Users
+from assistant.web.uploads import Upload, delete_release, ingest_uploads
 
 TITLE = "Kemenko PMK press release assistant API"
 

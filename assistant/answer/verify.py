@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.evaluation.metrics import answer_tokens
 from assistant.lexical import NUMBER_WORDS, analyze, detect_language, words
-from assistant.metrics import answer_tokens
 from assistant.text import split_sentences
 from assistant.types import Chunk
 

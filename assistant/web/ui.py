@@ -19,10 +19,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from assistant.handlers import Handlers, example_text  # noqa: E402
-from assistant.i18n import DEFAULT, EXAMPLES, LANGUAGES, t  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
-from assistant.render import evidence_html  # noqa: E402
+from assistant.web.handlers import Handlers, example_text  # noqa: E402
+from assistant.web.i18n import DEFAULT, EXAMPLES, LANGUAGES, t  # noqa: E402
+from assistant.web.render import evidence_html  # noqa: E402
 
 TITLE = t(DEFAULT, "title")
 ASK, WRITE = "ask", "write"  # concurrency groups: questions run side by side, writes one by one

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.errors import StoreError
-from assistant.lexindex import LexicalDoc
+from assistant.index.lexindex import LexicalDoc
 from assistant.text import parse_iso_date
 from assistant.types import Chunk, IndexedRelease, Person
 
