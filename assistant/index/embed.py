@@ -173,9 +173,9 @@ class FastE5Embeddings(Embedder):
     def _load(self) -> None:
         if self._run is not None:
             return
-        from assistant.index import e5convert
+        from assistant.index import e5convert, e5tokenizer
 
-        self._tokenizer = e5convert.load_tokenizer(self.model_dir)
+        self._tokenizer = e5tokenizer.load_tokenizer(self.model_dir)
         kind, _, precision = self.runtime.partition("-")
         if kind == "onnx":
             self._run = _onnx_runner(e5convert.onnx_path(self.model_dir, precision),
