@@ -511,16 +511,19 @@ def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool, a
 @click.option("--dry-run", is_flag=True, help="Show the best threshold but do not store it.")
 def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: bool,
               **options: Any) -> None:
-    """Choose the refusal threshold with the best refusal F1 and store it in the index.
+    """Choose the configured answerer's refusal threshold with the best refusal F1 and
+    store it in the index under that answerer's name (ASSISTANT_ANSWERER).
 
     The set needs answerable and unanswerable questions, e.g.
     `assistant calibrate --squad ../shared/data/qa/idk_mrc_valid.jsonl`. The threshold is
-    stored in the current index (ASSISTANT_INDEX_DIR), so ask, serve and eval use it.
+    stored in the current index (ASSISTANT_INDEX_DIR), so ask, serve and eval use it for
+    that answerer; another answerer keeps its own.
     """
     import tempfile
 
     from assistant.evaluation import metrics, report
     from assistant.evaluation.evaluate import confidences, open_target
+    from assistant.index.indexer import THRESHOLD_SETTINGS
 
     settings = Settings()
     indexing, asking, close = _bars(options["quiet"])
@@ -550,10 +553,12 @@ def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: 
     click.echo(f"curve: {out / 'refusal_curve.png'}")
     if dry_run:
         return
-    _build(settings).index.set_refusal_threshold(best.threshold)
-    click.echo(f"stored in the index {settings.chroma_url or settings.index_dir}")
-    if settings.refusal_threshold is not None:
-        click.echo("note: ASSISTANT_REFUSAL_THRESHOLD is set and overrides the stored value",
+    _build(settings).index.set_refusal_threshold(best.threshold, settings.answerer)
+    click.echo(f"stored for the {settings.answerer} answerer in the index "
+               f"{settings.chroma_url or settings.index_dir}")
+    setting = THRESHOLD_SETTINGS[settings.answerer]
+    if getattr(settings, setting) is not None:
+        click.echo(f"note: ASSISTANT_{setting.upper()} is set and overrides the stored value",
                    err=True)
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.answer.base import Answerer, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer.base import Answerer, AnswerEvent, AnswerRequest, IndexEvidence
+from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import Rewriter, RuleRewriter
+from assistant.answer.question import Question
+from assistant.answer.refusal import DEFAULT_REFUSAL_THRESHOLD
 from assistant.config import Settings
 from assistant.errors import ConfigError, QuestionError, StoreError
 from assistant.index.doctor import Evidence, gather
@@ -27,6 +30,8 @@ from assistant.index.lexindex import LexicalIndex
 from assistant.index.store import ChromaStore
 from assistant.retrieve import Filters, LangChainRetriever, Mode, Retriever
 from assistant.types import Answer, Hit
+
+Thresholds = Callable[[str], float | None]  # answerer name -> its refusal threshold override
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,10 @@ class Assistant:
         catalog = self.index.state.catalog
         releases = {h.chunk.release_id: catalog[h.chunk.release_id]
                     for h in hits if h.chunk.release_id in catalog}
-        return AnswerRequest(retrieval.question, hits, vector, self.index.lexical.idf,
-                             releases, self.index.refusal_threshold()[0],
-                             retrieval.query if self.rewriter.standalone else "",
-                             self.index.sentence_vectors([h.chunk.id for h in hits]))
+        evidence = IndexEvidence(vector, self.index.lexical.idf,
+                                 self.index.sentence_vectors([h.chunk.id for h in hits]))
+        return AnswerRequest(Question(retrieval.question), hits, releases, evidence,
+                             retrieval.query if self.rewriter.standalone else "")
 
     def ask_stream(self, question: str, k: int | None = None, since: dt.date | None = None,
                    until: dt.date | None = None, mode: Mode = "hybrid",
@@ -172,25 +177,33 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     store, lexical = open_index(settings)
     index = Indexer(settings, store, index_embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
-    answerer, rewriter = answer_stage(settings, sentence_embedder, index_dir / "models")
+    answerer, rewriter = answer_stage(settings, sentence_embedder, index_dir / "models",
+                                      index.answerer_threshold)
     return Assistant(settings, index, retriever, answerer, embedder, rewriter)
 
 
 def answer_stage(settings: Settings, sentence_embedder: Embeddings,
-                 model_cache: Path | None = None) -> tuple[Answerer, Rewriter]:
-    """The configured answerer and follow-up rewriter: extractive (or the trained reader,
-    ASSISTANT_ANSWERER) and rule-based without an LLM; with ASSISTANT_LLM, the LLM answerer
-    (verified, the extractive answer its gate and fallback) and the LLM's condensation."""
-    extractive = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences)
+                 model_cache: Path | None = None, thresholds: Thresholds | None = None
+                 ) -> tuple[Answerer, Rewriter]:
+    """The configured answerer and follow-up rewriter: extractive or the trained reader
+    (ASSISTANT_ANSWERER) with the rule rewriter; with ASSISTANT_LLM, the LLM answerer with
+    that answerer as its gate and fallback, and the LLM's condensation.
+
+    thresholds: the refusal threshold override of an answerer by name (a setting, or
+    calibrated into the index), None for its own default.
+    """
+    check_applicable(settings)
+    thresholds = thresholds or (lambda _name: None)
+    model_cache = model_cache or Path(settings.index_dir) / "models"
+    gate = make_answerer(settings, sentence_embedder, model_cache, thresholds)
     if not settings.llm:
-        models = model_cache or Path(settings.index_dir) / "models"
-        return make_answerer(settings, extractive, models), RuleRewriter()
+        return gate, RuleRewriter()
     from assistant.answer import llm as generate
     from assistant.answer.verify import Verifier
 
     chat_model = generate.make_chat_model(settings)
     verifier = Verifier(sentence_embedder, settings.support_threshold)
-    answerer = generate.LLMAnswerer(chat_model, extractive, verifier,
+    answerer = generate.LLMAnswerer(chat_model, gate, verifier,
                                     generate.model_name(settings), settings.unsupported,
                                     generate.where(settings), settings.llm_api_key,
                                     generate.prompt_style(settings, sentence_embedder))
@@ -219,18 +232,49 @@ def examine(settings: Settings) -> Evidence:
     return gather(store, lexical, manifest, embedder.name)
 
 
-def make_answerer(settings: Settings, extractive: ExtractiveAnswerer,
-                  model_cache: Path) -> Answerer:
-    """The configured answer stage without an LLM (ASSISTANT_ANSWERER)."""
+def make_answerer(settings: Settings, sentence_embedder: Embeddings, model_cache: Path,
+                  thresholds: Thresholds) -> Answerer:
+    """The configured answerer without an LLM (ASSISTANT_ANSWERER)."""
+    def extractive_threshold() -> float:
+        found = thresholds("extractive")
+        return DEFAULT_REFUSAL_THRESHOLD if found is None else found
+
+    extractive = ExtractiveAnswerer(sentence_embedder, settings.max_answer_sentences,
+                                    extractive_threshold)
     if settings.answerer == "extractive":
         return extractive
     if settings.answerer == "reader":
-        from assistant.answer.reader import ReaderAnswerer
+        from assistant.answer.reader import Reader
+        from assistant.answer.readeranswer import ReaderAnswerer
+        from assistant.answer.readerengine import load_engine
+        from assistant.answer.readerfiles import checked_weights
 
-        return ReaderAnswerer.from_cache(model_cache, settings.reader_passages,
-                                         settings.reader_threshold)
+        checked_weights()  # fail now, not at the first question, when the weights are bad
+        return ReaderAnswerer(Reader(lambda: load_engine(model_cache)), extractive,
+                              passages=settings.reader_passages,
+                              threshold=lambda: thresholds("reader"))
     raise ConfigError(f"unknown answerer {settings.answerer!r} (ASSISTANT_ANSWERER): "
                       "use extractive or reader")
+
+
+# settings that only one answerer reads: naming them for another one is a mistake to report
+_ANSWERER_SETTINGS = {"refusal_threshold": "extractive", "reader_passages": "reader",
+                      "reader_threshold": "reader"}
+
+
+def check_applicable(settings: Settings) -> None:
+    """A setting that cannot apply to the configured answer stage is an error, not ignored."""
+    for name, answerer in _ANSWERER_SETTINGS.items():
+        if name in settings.model_fields_set and settings.answerer != answerer:
+            raise ConfigError(f"ASSISTANT_{name.upper()} applies to "
+                              f"ASSISTANT_ANSWERER={answerer}, not {settings.answerer}: unset "
+                              "it or choose that answerer")
+    llm_only = sorted(n for n in settings.model_fields_set
+                      if n.startswith("llm_") and n != "llm_models_dir")
+    if llm_only and not settings.llm:
+        raise ConfigError(f"{', '.join('ASSISTANT_' + n.upper() for n in llm_only)} "
+                          "configure LLM answers, but ASSISTANT_LLM is not set: set it "
+                          "(e.g. ASSISTANT_LLM=local) or unset them")
 
 
 def _lexical_folder(settings: Settings) -> str:

@@ -96,7 +96,7 @@ class HealthOut(BaseModel):
     chunks: int
     embedder: str
     index_embedder: str | None
-    refusal_threshold: float
+    refusal_threshold: float | None  # None: the reader's own decision thresholds
     refusal_threshold_source: str
     generation: str = Field(description="the index version this process serves")
     store: str

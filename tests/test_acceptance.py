@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.base import REFUSALS
+from assistant.answer.cite import REFUSALS
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
 from tests.conftest import CORPUS

@@ -14,13 +14,14 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant.answer import compact as C
-from assistant.answer.base import REFUSALS, ExtractiveAnswerer
+from assistant.answer.cite import REFUSALS
+from assistant.answer.extractive import ExtractiveAnswerer, fixed
 from assistant.answer.llm import LLMAnswerer
 from assistant.answer.sentences import candidates
 from assistant.answer.verify import Verifier
 from assistant.index.embed import FakeEmbeddings
 from assistant.types import Answer
-from tests.test_answer import hit, request
+from tests.test_extractive import hit, request
 
 RELEASE = ("Rapat koordinasi digelar di Jakarta pada Senin (3/7/2023). "
            "Deputi Rina mengusulkan pelatihan guru vokasi bersama. "
@@ -38,17 +39,18 @@ class Failing(GenericFakeChatModel):
         raise RuntimeError("llama.cpp crashed")
 
 
-def _answerer(model: Any) -> LLMAnswerer:
+def _answerer(model: Any, threshold: float = 0.0) -> LLMAnswerer:
     """The LLM answerer as ASSISTANT_LLM=local builds it, over a fake embedder: similarity
     passes everything (threshold -1), so the verifier's fact check decides."""
     embedder = FakeEmbeddings()
-    return LLMAnswerer(model, ExtractiveAnswerer(embedder), Verifier(embedder, -1.0), "qwen",
+    gate = ExtractiveAnswerer(embedder, threshold=fixed(threshold))
+    return LLMAnswerer(model, gate, Verifier(embedder, -1.0), "qwen",
                        style=C.CompactPrompt(embedder))
 
 
 def _stream(model: Any, question: str = "Apa usulan para deputi?", threshold: float = 0.0
             ) -> tuple[list[str], Answer]:
-    events = list(_answerer(model).stream(request(question, [hit("a", RELEASE)], threshold)))
+    events = list(_answerer(model, threshold).stream(request(question, [hit("a", RELEASE)])))
     assert isinstance(events[-1], Answer)
     return [e for e in events[:-1] if isinstance(e, str)], events[-1]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from assistant.answer.base import REFUSALS
+from assistant.answer.cite import REFUSALS
 from assistant.answer.followup import RuleRewriter
 from assistant.answer.llm import LLMAnswerer, make_chat_model
 from assistant.config import Settings

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from assistant.answer.base import REFUSALS
+from assistant.answer.cite import REFUSALS
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build

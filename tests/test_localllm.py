@@ -76,8 +76,8 @@ def _settings(tmp_path: Any, llm: str | None, **extra: Any) -> Any:
 
 def test_answer_stage_wires_the_local_model_into_the_verified_llm_answerer(
         tmp_path: Any) -> None:
-    from assistant.answer.base import ExtractiveAnswerer
     from assistant.answer.compact import CompactPrompt
+    from assistant.answer.extractive import ExtractiveAnswerer
     from assistant.answer.llm import LLMAnswerer
     from assistant.answer.llmsetup import MODELS
     from assistant.answer.prompt import FullPrompt

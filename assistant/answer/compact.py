@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant.answer import prompt
 from assistant.answer.base import AnswerRequest
+from assistant.answer.question import Question
 from assistant.answer.sentences import Sentence, candidates, score_sentences, select
 from assistant.answer.verify import MARKERS, Passage
 from assistant.text import split_sentences
@@ -128,13 +129,16 @@ class CompactPrompt:
 
     def build(self, request: AnswerRequest) -> tuple[list[Passage], list[BaseMessage]]:
         """The chosen sentences as passages (each with its chunk), and the chat."""
-        question = request.query or request.question  # a follow-up's standalone question
+        # a follow-up's standalone question
+        question = Question(request.query) if request.query else request.question
         people = {rid: r.people for rid, r in request.releases.items()}
-        scored = score_sentences(question, request.query_vector, candidates(request.hits),
-                                 self.sentence_embedder, request.idf, people)
+        evidence = request.evidence
+        scored = score_sentences(question, evidence.query_vector, candidates(request.hits),
+                                 self.sentence_embedder, evidence.idf, people,
+                                 evidence.sentence_vectors)
         sources = compact_sources(select(scored, self.max_sentences), self.context_before)
         numbered = [Passage(s.n, s.text, s.sentence.hit.chunk) for s in sources]
-        return numbered, messages(question, sources, request.language)
+        return numbered, messages(question.text, sources, request.language)
 
     def head(self) -> list[BaseMessage]:
         """The instructions and worked examples (llama.cpp caches them as a prefix)."""

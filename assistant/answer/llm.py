@@ -1,12 +1,12 @@
 """LLM answers: the only module that talks to an LLM client.
 
-`LLMAnswerer` is an `Answerer` over any LangChain `BaseChatModel`: it refuses without a
-call when the evidence is below the refusal threshold (the extractive answerer's
-confidence), streams the model's answer token by token, then verifies every sentence
+`LLMAnswerer` is an `Answerer` over any LangChain `BaseChatModel`, with a gate answerer it
+is given (the extractive answerer or the reader): it refuses without a call when the gate
+refuses, streams the model's answer token by token, then verifies every sentence
 (verify.py), drops citation numbers that point at nothing, re-cites sentences to the source
 that supports them and marks (or drops, ASSISTANT_UNSUPPORTED=drop) the unsupported ones.
 Citations are renumbered by our code, one per source sentence quoted. When the model fails,
-times out or returns nothing usable, the extractive answer comes back with a notice.
+times out or returns nothing usable, the gate's answer comes back with a notice.
 `LLMRewriter` condenses a follow-up with the conversation into a standalone question.
 
 `make_chat_model(settings)` builds the configured model: `openai` (langchain-openai, any
@@ -31,11 +31,13 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
 from assistant.answer import followup, llmsetup, prompt
-from assistant.answer.base import REFUSALS, AnswerEvent, AnswerRequest, ExtractiveAnswerer
+from assistant.answer.base import Answerer, AnswerEvent, AnswerRequest
+from assistant.answer.cite import REFUSALS, cite
+from assistant.answer.question import Question
 from assistant.answer.verify import Passage, Verdict, Verifier, index_knows
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.types import Answer, AnswerSentence, Chunk, Citation
+from assistant.types import Answer, AnswerSentence, Citation
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +56,17 @@ class ModelFailure(Exception):
 class LLMAnswerer:
     """Answers with an LLM from the numbered passages, every sentence verified (module doc)."""
 
-    def __init__(self, chat_model: BaseChatModel, extractive: ExtractiveAnswerer,
+    name = "llm"
+    mode = "llm"
+
+    def __init__(self, chat_model: BaseChatModel, gate: Answerer,
                  verifier: Verifier, model_name: str,
                  unsupported: Literal["mark", "drop"] = "mark", where: str = "",
                  secret: SecretStr | None = None,
                  style: prompt.PromptStyle | None = None) -> None:
         self.chat_model = chat_model
         self.style = style or prompt.FullPrompt()  # how the prompt is built
-        self.extractive = extractive  # evidence confidence, and the fallback answer
+        self.gate = gate  # refuses on weak evidence before the model is called; the fallback
         self.verifier = verifier
         self.model_name = model_name
         self.unsupported = unsupported
@@ -82,8 +87,9 @@ class LLMAnswerer:
     def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
         """The model's text as it arrives, then the verified Answer."""
         # the evidence of a follow-up is judged on its standalone question
-        gate = dataclasses.replace(request, question=request.query) if request.query else request
-        base = dataclasses.replace(self.extractive.answer(gate), question=request.question)
+        gate = dataclasses.replace(request, question=Question(request.query)) \
+            if request.query else request
+        base = dataclasses.replace(self.gate.answer(gate), question=request.question.text)
         if base.refused:  # weak evidence: refuse without calling the model
             yield dataclasses.replace(base, mode="llm", model=self.model_name)
             return
@@ -107,10 +113,11 @@ class LLMAnswerer:
             yield self._fallback(base, request, exc)
 
     def _fallback(self, base: Answer, request: AnswerRequest, exc: Exception) -> Answer:
-        """The extractive answer with a notice saying why the model's was not used."""
+        """The gate's answer with a notice saying why the model's was not used."""
         # the reason only: a client's exception text may quote the server's reply
         reason = self._redact(failure_reason(exc, self.where))
-        log.warning("LLM answer failed, answering extractively: %s", reason)
+        log.warning("LLM answer failed, answering with the %s answer: %s", self.gate.name,
+                    reason)
         return dataclasses.replace(base, notice=NOTICES[request.language].format(reason=reason))
 
     def finish(self, request: AnswerRequest, base: Answer, numbered: Sequence[Passage],
@@ -124,7 +131,7 @@ class LLMAnswerer:
         if self.style.is_refusal(text):
             return dataclasses.replace(shell, text=REFUSALS[request.language], refused=True)
         start = time.perf_counter()
-        verdicts = self.verifier.verify(text, numbered, index_knows(request.idf))
+        verdicts = self.verifier.verify(text, numbered, index_knows(request.evidence.idf))
         verify_ms = round((time.perf_counter() - start) * 1000, 1)
         shown = [v for v in verdicts if v.supported or self.unsupported == "mark"]
         if not shown:
@@ -160,21 +167,12 @@ def number(verdicts: Sequence[Verdict], request: AnswerRequest,
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
                 chunk = chunks.get(n) or request.hits[n - 1].chunk
-                citations.append(_citation(numbers[key], request, chunk, key[1],
-                                           v.similarity.get(n, 0.0)))
+                citations.append(cite(numbers[key], chunk, key[1], v.similarity.get(n, 0.0),
+                                      request.releases))
             mine.append(numbers[key])
         sentences.append(AnswerSentence(v.text, tuple(dict.fromkeys(mine)), v.supported,
                                         v.recited))
     return sentences, citations
-
-
-def _citation(n: int, request: AnswerRequest, chunk: Chunk, quote: str,
-              score: float) -> Citation:
-    record = request.releases.get(chunk.release_id)
-    return Citation(n=n, release_id=chunk.release_id, title=chunk.title, date=chunk.date,
-                    source=chunk.source, quote=quote, passage=chunk.text,
-                    score=round(score, 4), url=record.url if record else "",
-                    chunk_id=chunk.id)
 
 
 def _may_become(text: str, phrases: Sequence[str]) -> bool:

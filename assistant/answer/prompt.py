@@ -20,7 +20,8 @@ from typing import Protocol
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.answer.base import REFUSALS, AnswerRequest
+from assistant.answer.base import AnswerRequest
+from assistant.answer.cite import REFUSALS
 from assistant.answer.verify import Passage
 
 LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
@@ -76,8 +77,8 @@ def answer_messages(request: AnswerRequest, numbered: Sequence[Passage]) -> list
                            max_sentences=MAX_SENTENCES,
                            translate=", translating from the Indonesian sources"
                            if lang == "en" else "")
-    question = request.question
-    if request.query and request.query != request.question:
+    question = request.question.text
+    if request.query and request.query != question:
         question += f"\n(In the context of the conversation: {request.query})"
     user = f"{sources_block(numbered)}\n\nQuestion: {question}"
     return [SystemMessage(system), HumanMessage(user)]

@@ -15,18 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.answer.base import StoredVectors
+from assistant.answer.question import Question
 from assistant.lexical import analyze, words
 from assistant.text import split_sentences
 from assistant.types import Chunk, Hit, Person
 
 MIN_WORDS = 4  # shorter sentences are never quoted
-# chunk id -> sentence start offset in the chunk's text -> that sentence's vector
-StoredVectors = Mapping[str, Mapping[int, Any]]
 
 # weights of the sentence score (tuned on the sample set and IDK-MRC, see eval/README.md)
 W_DENSE, W_OVERLAP, W_ENTITY, W_RANK = 1.0, 0.35, 0.3, 0.15
@@ -189,7 +188,7 @@ def mentioned(sentence: str, people: Sequence[Person]) -> tuple[str, ...]:
 
 
 def score_sentences(
-    question: str, query_vector: Sequence[float], sentences: Sequence[Sentence],
+    question: Question, query_vector: Sequence[float], sentences: Sequence[Sentence],
     embedder: Embeddings, idf: Callable[[str], float],
     people: Mapping[str, Sequence[Person]] | None = None, stored: StoredVectors | None = None,
 ) -> list[Sentence]:
@@ -198,9 +197,9 @@ def score_sentences(
         return []
     vectors = sentence_vectors(sentences, stored or {}, embedder)
     dense = vectors @ np.asarray(query_vector)
-    q_terms = analyze(question)
+    q_terms = question.terms
     top_hit = max(s.hit.score for s in sentences) or 1.0
-    asked = {rid: asked_people(question, ps) for rid, ps in (people or {}).items()}
+    asked = {rid: asked_people(question.text, ps) for rid, ps in (people or {}).items()}
     scored = []
     for s, d in zip(sentences, dense, strict=True):
         overlap = term_overlap(q_terms, analyze(s.text), idf)

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from assistant.answer.llm import LLMAnswerer, model_name
+from assistant.answer.llm import model_name
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.evaluation import metrics
 from assistant.evaluation.testset import EvalQuestion, load_set, load_squad, squad_passages
-from assistant.index.indexer import threshold_of
+from assistant.index.indexer import THRESHOLD_SETTINGS, threshold_of
 from assistant.index.store import ChromaStore
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import MODES, Filters, Mode
@@ -35,22 +35,24 @@ DEPTH = 10  # retrieval metrics look at the top 10 chunks
 # temporary indexes ------------------------------------------------------------------------
 
 
-def current_threshold(settings: Settings) -> tuple[float, str]:
-    """The refusal threshold `ask` would use now, and where it comes from (store only)."""
+def current_threshold(settings: Settings) -> tuple[float | None, str]:
+    """The configured answerer's refusal threshold `ask` would use now, and where it comes
+    from (store only; None: the answerer's own default)."""
     provenance: dict[str, Any] = {}
-    if settings.refusal_threshold is None and (
-            settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists()):
+    if settings.chroma_url or (Path(settings.index_dir) / "chroma.sqlite3").exists():
         provenance = ChromaStore.open(str(settings.index_dir), settings.chroma_url,
                                       settings.collection).provenance()
-    return threshold_of(settings, provenance)
+    return threshold_of(settings, provenance, settings.answerer)
 
 
-def temporary_assistant(settings: Settings, index_dir: Path, threshold: float,
+def temporary_assistant(settings: Settings, index_dir: Path, threshold: float | None,
                         embedding_cache: Path | None) -> Assistant:
-    """An assistant over a fresh local index that uses the given refusal threshold."""
-    temp = settings.model_copy(update={"index_dir": index_dir, "chroma_url": None,
-                                       "refusal_threshold": threshold})
-    return build(temp, embedding_cache=embedding_cache)
+    """An assistant over a fresh local index whose answerer uses the given refusal
+    threshold (None: its own default)."""
+    update: dict[str, Any] = {"index_dir": index_dir, "chroma_url": None}
+    if threshold is not None:
+        update[THRESHOLD_SETTINGS[settings.answerer]] = threshold
+    return build(settings.model_copy(update=update), embedding_cache=embedding_cache)
 
 
 @dataclass
@@ -115,7 +117,7 @@ def open_target(settings: Settings, source: Source, workdir: Path,
         else:
             assistant = build(settings)
             meta["releases"] = f"current index {settings.chroma_url or settings.index_dir}"
-            meta["refusal_threshold"] = assistant.index.refusal_threshold()[0]
+            meta["refusal_threshold"] = assistant.index.refusal_threshold(settings.answerer)[0]
     questions = questions[: source.limit] if source.limit else questions
     chunks = list(assistant.index.store.chunks())
     if not chunks:
@@ -272,15 +274,17 @@ def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Seq
 
 
 def answer_stages(assistant: Assistant, wanted: Sequence[str] = ()) -> dict[str, Assistant]:
-    """The assistant with each answerer to compare: extractive, and the LLM when configured."""
-    llm = assistant.answerer if isinstance(assistant.answerer, LLMAnswerer) else None
-    available = {"extractive": assistant.with_stage(llm.extractive) if llm else assistant}
-    if llm:
-        available["llm"] = assistant
+    """The assistant with each answerer to compare, by name: the configured one, and with an
+    LLM its gate (extractive or reader) too."""
+    answerer = assistant.answerer
+    gate = getattr(answerer, "gate", None)
+    available = {gate.name: assistant.with_stage(gate)} if gate is not None else {}
+    available[answerer.name] = assistant
     missing = [w for w in wanted if w not in available]
     if missing:
         raise AssistantError(f"answerer(s) {', '.join(missing)} not available: "
-                             f"{', '.join(available)} configured (set ASSISTANT_LLM for llm)")
+                             f"{', '.join(available)} configured (ASSISTANT_ANSWERER chooses "
+                             "extractive or reader; ASSISTANT_LLM adds llm)")
     return {name: available[name] for name in (wanted or available)}
 
 
@@ -333,7 +337,8 @@ def confidences(assistant: Assistant, questions: Sequence[EvalQuestion],
                 progress: Callable[[], Any] | None = None) -> list[float]:
     """The evidence confidence `ask` gives each question (what refusal is decided on)."""
     values = []
-    assistant = answer_stages(assistant, ["extractive"])["extractive"]  # no LLM calls
+    name = getattr(assistant.answerer, "gate", assistant.answerer).name
+    assistant = answer_stages(assistant, [name])[name]  # the gate: no LLM calls
     for q in questions:
         values.append(assistant.ask(q.question).confidence)
         if progress:

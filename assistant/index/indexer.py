@@ -129,9 +129,14 @@ class Indexer:
         paragraphs = self.store.paragraphs(release_id) if record else None
         return StoredRelease(record, paragraphs) if record and paragraphs is not None else None
 
-    def refusal_threshold(self) -> tuple[float, str]:
-        """The threshold `ask` uses and where it comes from (setting, index, default)."""
-        return threshold_of(self.settings, self._state.provenance)
+    def refusal_threshold(self, answerer: str = "extractive") -> tuple[float | None, str]:
+        """An answerer's threshold and where it comes from (setting, index, default)."""
+        return threshold_of(self.settings, self._state.provenance, answerer)
+
+    def answerer_threshold(self, answerer: str) -> float | None:
+        """An answerer's threshold override: set or calibrated (None: its own default)."""
+        value, origin = self.refusal_threshold(answerer)
+        return None if origin == "built-in default" else value
 
     @property
     def where(self) -> str:
@@ -218,10 +223,10 @@ class Indexer:
         self._changed()
         return dropped
 
-    def set_refusal_threshold(self, threshold: float) -> None:
-        """Store a calibrated refusal threshold in the index."""
+    def set_refusal_threshold(self, threshold: float, answerer: str = "extractive") -> None:
+        """Store an answerer's calibrated refusal threshold in the index."""
         provenance = self.store.provenance()
-        provenance["refusal_threshold"] = threshold
+        provenance.setdefault("refusal_thresholds", {})[answerer] = threshold
         self.store.set_provenance(provenance)
         self._changed()
 
@@ -327,14 +332,26 @@ class Indexer:
             write_manifest(Path(self.settings.index_dir), state)
 
 
-def threshold_of(settings: Settings, provenance: dict[str, Any]) -> tuple[float, str]:
-    """The refusal threshold and its origin: the setting, else the index's, else the default."""
-    if settings.refusal_threshold is not None:
-        return settings.refusal_threshold, "ASSISTANT_REFUSAL_THRESHOLD"
-    stored = provenance.get("refusal_threshold")
+# the setting that overrides each answerer's refusal threshold
+THRESHOLD_SETTINGS = {"extractive": "refusal_threshold", "reader": "reader_threshold"}
+
+
+def threshold_of(settings: Settings, provenance: dict[str, Any], answerer: str = "extractive"
+                 ) -> tuple[float | None, str]:
+    """An answerer's refusal threshold and its origin: its setting, else the one calibrated
+    into the index for it, else its built-in default (None: the reader's own decision)."""
+    setting = THRESHOLD_SETTINGS.get(answerer, "")
+    value = getattr(settings, setting, None) if setting else None
+    if value is not None:
+        return float(value), f"ASSISTANT_{setting.upper()}"
+    stored = (provenance.get("refusal_thresholds") or {}).get(answerer)
+    if stored is None and answerer == "extractive":  # an index calibrated before per-answerer
+        stored = provenance.get("refusal_threshold")
     if stored is not None:
         return float(stored), f"calibrated in {settings.chroma_url or settings.index_dir}"
-    return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+    if answerer == "extractive":
+        return DEFAULT_REFUSAL_THRESHOLD, "built-in default"
+    return None, "built-in default"
 
 
 def write_manifest(index_dir: Path, state: IndexState) -> None:

@@ -232,7 +232,7 @@ def _save(upload: UploadFile, folder: Path, n: int) -> Upload:
 def health_of(assistant: Assistant) -> HealthOut:
     """The health report of a serving assistant."""
     state = assistant.index.refresh()
-    threshold, origin = assistant.index.refusal_threshold()
+    threshold, origin = assistant.index.refusal_threshold(assistant.settings.answerer)
     return HealthOut(status="ok", releases=len(state.catalog),
                      chunks=sum(r.n_chunks for r in state.catalog.values()),
                      embedder=assistant.embedder.name,

@@ -1,18 +1,18 @@
-"""Sentence selection, citation numbering and refusal, on hand-made hits (fake embedder)."""
+"""Candidate sentences: collected, scored, selected; people asked about by role; sentence
+vectors made at ingest and read at question time (hand-made hits, fake embedder)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pytest
 
-from assistant.answer import base as A
-from assistant.answer import refusal as R
 from assistant.answer import sentences as S
+from assistant.answer.base import AnswerRequest, IndexEvidence
+from assistant.answer.extractive import ExtractiveAnswerer, fixed
+from assistant.answer.question import Question
 from assistant.index.embed import FakeEmbeddings
-from assistant.types import Answer, Chunk, Hit, IndexedRelease, Person
+from assistant.types import Chunk, Hit, IndexedRelease, Person
 
 
 def hit(rid: str, text: str, score: float = 1.0) -> Hit:
@@ -21,14 +21,16 @@ def hit(rid: str, text: str, score: float = 1.0) -> Hit:
     return Hit(chunk, score)
 
 
-def request(question: str, hits: Sequence[Hit] = (), threshold: float = 0.5) -> A.AnswerRequest:
+def request(question: str, hits: Sequence[Hit] = (), stored: S.StoredVectors | None = None
+            ) -> AnswerRequest:
+    """A request as the pipeline makes it (fake vectors, every term known)."""
     fake = FakeEmbeddings()
     releases = {h.chunk.release_id: IndexedRelease(h.chunk.release_id, "h", h.chunk.source,
                                                    h.chunk.title, None, 1,
                                                    url=f"https://x.go.id/{h.chunk.release_id}")
                 for h in hits}
-    return A.AnswerRequest(question, tuple(hits), fake.embed_query(question), lambda t: 1.0,
-                           releases, threshold)
+    evidence = IndexEvidence(fake.embed_query(question), lambda t: 1.0, stored or {})
+    return AnswerRequest(Question(question), tuple(hits), releases, evidence)
 
 
 def test_candidates_skip_repeats_and_fragments() -> None:
@@ -36,23 +38,6 @@ def test_candidates_skip_repeats_and_fragments() -> None:
             hit("b", "Rapat membahas gizi anak sekolah. Vaksin diberikan kepada lansia.")]
     texts = [s.text for s in S.candidates(hits)]
     assert texts == ["Rapat membahas gizi anak sekolah.", "Vaksin diberikan kepada lansia."]
-
-
-def test_compose_numbers_every_sentence_and_every_marker_resolves() -> None:
-    fake = FakeEmbeddings()
-    hits = [hit("a", "Rapat membahas gizi anak sekolah di Jakarta."),
-            hit("b", "Gizi anak sekolah menjadi prioritas pemerintah tahun ini.", 0.9)]
-    question = "gizi anak sekolah"
-    scored = S.score_sentences(question, fake.embed_query(question), S.candidates(hits), fake,
-                               idf=lambda t: 1.0)
-    chosen = S.select(scored, max_sentences=5)
-    answer = A.compose(request(question, hits, threshold=0.0), chosen,
-                       R.confidence(R.evidence(question, scored, lambda t: 1.0)))
-    markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
-    assert markers == [c.n for c in answer.citations] == list(range(1, len(chosen) + 1))
-    for c in answer.citations:
-        assert c.quote in c.passage and c.title.startswith("Judul")
-        assert c.url == f"https://x.go.id/{c.release_id}" and c.chunk_id == f"{c.release_id}#0"
 
 
 def test_select_leads_with_the_best_then_reading_order() -> None:
@@ -85,20 +70,6 @@ def test_select_respects_ratio_and_limit() -> None:
     assert len(S.select(scored, 2)) == 2
 
 
-def test_refusal_in_the_question_language() -> None:
-    refusal_id = A.compose(request("Berapa anggaran untuk kegiatan ini?"), [], 0.0)
-    refusal_en = A.compose(request("How much is the budget?"), [], 0.0)
-    assert refusal_id.refused and refusal_id.text == A.REFUSALS["id"]
-    assert refusal_en.refused and refusal_en.text == A.REFUSALS["en"]
-
-
-def test_low_confidence_refuses_even_with_sentences() -> None:
-    h = hit("a", "Rapat membahas gizi.")
-    result = A.compose(request("Siapa yang hadir?", [h]),
-                       [S.Sentence("Rapat membahas gizi.", h, 0, 0, 0.2)], 0.2)
-    assert result.refused and result.citations == ()
-
-
 def test_role_questions_find_people_by_role_in_english() -> None:
     people = [Person("Nunung Nuryanto", "Deputi Bidang Koordinasi"),
               Person("Warsito", "Deputi Bidang Pendidikan"),
@@ -120,25 +91,6 @@ def test_role_words_the_table_lacks_match_by_spelling() -> None:
     assert S.cognate("secretary", "sekretaris") and not S.cognate("minister", "menteri")
 
 
-ANSWERERS = {"extractive": lambda: A.ExtractiveAnswerer(FakeEmbeddings(), max_sentences=5)}
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERERS))
-def test_answerer_contract(name: str) -> None:
-    """Every answerer: answer() carries the hits it read; stream() ends with the same Answer."""
-    answerer: A.Answerer = ANSWERERS[name]()
-    hits = [hit("a", "Rapat membahas gizi anak sekolah di Jakarta."),
-            hit("b", "Gizi anak sekolah menjadi prioritas pemerintah tahun ini.", 0.9)]
-    req = request("gizi anak sekolah", hits, threshold=0.0)
-    answer = answerer.answer(req)
-    assert not answer.refused and answer.hits == tuple(hits)
-    events = list(answerer.stream(req))
-    assert isinstance(events[-1], Answer) and all(isinstance(e, str) for e in events[:-1])
-    assert events[-1].text == answer.text and events[-1].citations == answer.citations
-    refused = answerer.answer(request("gizi anak sekolah", hits, threshold=1.01))
-    assert refused.refused and refused.text == A.REFUSALS["id"] and refused.citations == ()
-
-
 class CountingFake(FakeEmbeddings):
     """The fake embedder, counting the texts it is asked to embed."""
 
@@ -158,15 +110,15 @@ def test_stored_sentence_vectors_are_used_and_only_missing_ones_embedded() -> No
     rows = S.embed_sentences([h.chunk for h in hits], FakeEmbeddings())  # as at ingest
     stored = {h.chunk.id: dict(zip(starts, matrix, strict=True))
               for h, (starts, matrix) in zip(hits, rows, strict=True)}
-    plain = A.ExtractiveAnswerer(CountingFake()).answer(request(question, hits, 0.0))
+    plain = ExtractiveAnswerer(CountingFake(), threshold=fixed(0.0)).answer(
+        request(question, hits))
     counting = CountingFake()
-    with_all = A.ExtractiveAnswerer(counting).answer(
-        replace(request(question, hits, 0.0), sentence_vectors=stored))
+    with_all = ExtractiveAnswerer(counting, threshold=fixed(0.0)).answer(
+        request(question, hits, stored))
     assert counting.embedded == []  # nothing embedded at question time
     assert with_all.text == plain.text and with_all.confidence == pytest.approx(plain.confidence)
     partial = {hits[0].chunk.id: stored[hits[0].chunk.id]}  # b from an older index
-    A.ExtractiveAnswerer(counting).answer(
-        replace(request(question, hits, 0.0), sentence_vectors=partial))
+    ExtractiveAnswerer(counting, threshold=fixed(0.0)).answer(request(question, hits, partial))
     assert counting.embedded == ["Gizi anak sekolah menjadi prioritas pemerintah tahun ini."]
 
 

@@ -1,0 +1,186 @@
+"""The reader's answers: the sentences the reader scores best, cited, with the short answer.
+
+The reader (reader.py) reads the top passages. The leading reading is the most answerable
+window whose best span is of the type the question asks for ("berapa", "how many", "kapan",
+"when": spans holding a number or a time). Its sentence leads the answer; other sentences
+whose own best span scores within `margin` of the leading span join it (the same answer in
+another passage, or the other half of a two-part answer), best first, at most
+`max_sentences`. Whether to answer at all is the answer decision's (decision.py): its
+confidence against the threshold of the question's language.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer.base import AnswerEvent, AnswerRequest
+from assistant.answer.cite import cite, refuse
+from assistant.answer.decision import Decision, Signals, features
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.question import Question
+from assistant.answer.reader import Reader, Reading, SentenceScore
+from assistant.types import Answer, AnswerSentence
+
+MARGIN = 2.0  # span-score points within the leading span's for another sentence to join
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case words only: two quotes of one sentence (overlapping chunks) compare equal."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence the answer quotes: from which reading, where, how well it scored."""
+
+    reading: Reading
+    sentence: SentenceScore
+
+    @property
+    def text(self) -> str:
+        """The sentence as written."""
+        return self.reading.hit.chunk.text[self.sentence.start: self.sentence.end].strip()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The leading reading and the sentences chosen to quote, leading one first."""
+
+    lead: Reading
+    quotes: tuple[Quote, ...]
+
+
+def lead_of(question: Question, readings: Sequence[Reading]) -> Reading | None:
+    """The most answerable reading whose span is of the asked type (None: none is)."""
+    typed = [r for r in readings if r.short and question.span_type_ok(r.short)]
+    return max(typed, key=lambda r: (r.answerable, r.span_score), default=None)
+
+
+def choose(question: Question, readings: Sequence[Reading], margin: float = MARGIN,
+           max_sentences: int = 3) -> Choice | None:
+    """The leading reading and the sentences to quote (None: nothing answers)."""
+    lead = lead_of(question, readings)
+    if lead is None:
+        return None
+    first = Quote(lead, lead_sentence(lead))
+    seen = {normalize_answer(first.text)}
+    quotes = [first]
+    others = sorted(((r, s) for r in readings for s in r.sentences
+                     if s.score >= lead.span_score - margin), key=lambda rs: -rs[1].score)
+    for r, s in others:
+        quote = Quote(r, s)
+        key = normalize_answer(quote.text)
+        if len(quotes) >= max_sentences:
+            break
+        if key not in seen and question.span_type_ok(r.hit.chunk.text[s.span[0]: s.span[1]]):
+            quotes.append(quote)
+            seen.add(key)
+    return Choice(lead, tuple(quotes))
+
+
+def lead_sentence(lead: Reading) -> SentenceScore:
+    """The sentence(s) of the leading window holding its span, as one quote."""
+    a, b = lead.span
+    inside = [s for s in lead.sentences if s.end > a and s.start < b]
+    if not inside:
+        return SentenceScore(a, b, lead.span_score, lead.span)
+    return SentenceScore(inside[0].start, inside[-1].end, lead.span_score, lead.span)
+
+
+def signals(question: Question, readings: Sequence[Reading], choice: Choice,
+            request: AnswerRequest, gate: Answer) -> Signals:
+    """What the decision weighs about a chosen answer."""
+    lead = choice.lead
+    quoted = " ".join(c.quote for c in gate.citations)
+    agree = bool(gate.citations) and (choice.quotes[0].text in quoted
+                                      or normalize_answer(lead.short) in normalize_answer(quoted))
+    return Signals(lead.answerable, lead.span_score, max(r.answerable for r in readings),
+                   lead.rank, request.hits, gate, agree, question.language == "en")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the reader's answer is chosen and decided: the decision, the margin and number of
+    sentences quoted, and a threshold override for every language (None: the decision's)."""
+
+    decision: Decision
+    margin: float = MARGIN
+    max_sentences: int = 3
+    threshold: float | None = None
+
+    def threshold_for(self, language: str) -> float:
+        """Refuse below this confidence."""
+        return self.threshold if self.threshold is not None else \
+            self.decision.threshold(language)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], threshold: float | None = None) -> Policy:
+        """The policy stored in the reader's record (defaults where it stores none)."""
+        chosen = record.get("answer") or {}
+        return cls(Decision.from_record(record), float(chosen.get("margin", MARGIN)),
+                   int(chosen.get("max_sentences", 3)), threshold)
+
+
+def decide(request: AnswerRequest, readings: Sequence[Reading], gate: Answer, policy: Policy,
+           mode: str = "reader") -> Answer:
+    """The answer from the readings of the request's passages and the extractive answer to
+    the same request: the chosen sentences, cited, or the refusal."""
+    question = request.question
+    choice = choose(question, readings, policy.margin, policy.max_sentences)
+    if choice is None:
+        return refuse(question, 0.0, mode, request.hits, {"typed_spans": 0.0})
+    values = features(signals(question, readings, choice, request, gate))
+    confidence = policy.decision.confidence(values)
+    if confidence < policy.threshold_for(question.language):
+        return refuse(question, confidence, mode, request.hits, values)
+    return quoted(request, choice, confidence, values, mode)
+
+
+class ReaderAnswerer:
+    """Answers with the reader's sentences and short answer, or refuses (module doc)."""
+
+    name = "reader"
+    mode = "reader"
+
+    def __init__(self, reader: Reader, extractive: ExtractiveAnswerer,
+                 policy: Callable[[], Policy] | None = None, passages: int = 3,
+                 threshold: Callable[[], float | None] | None = None) -> None:
+        self.reader, self.extractive, self.passages = reader, extractive, passages
+        self._threshold = threshold or (lambda: None)  # set, or calibrated into the index
+        self._policy = policy or (lambda: Policy.from_record(reader.engine.record))
+
+    @property
+    def policy(self) -> Policy:
+        """The record's policy (or the one given), with the threshold override applied."""
+        override = self._threshold()
+        policy = self._policy()
+        return policy if override is None else dataclasses.replace(policy, threshold=override)
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        """Read the top passages and the extractive evidence; answer or refuse."""
+        question = request.question
+        if not question.content:
+            return refuse(question, 0.0, self.mode, request.hits)  # junk: nothing to look for
+        readings = self.reader.read(question.text, request.hits[: self.passages])
+        return decide(request, readings, self.extractive.answer(request), self.policy,
+                      self.mode)
+
+    def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
+        """The whole answer at once."""
+        yield self.answer(request)
+
+
+def quoted(request: AnswerRequest, choice: Choice, confidence: float,
+           values: dict[str, float], mode: str) -> Answer:
+    """The chosen sentences, each with its [n] and citation, and the short answer."""
+    citations = tuple(cite(n, q.reading.hit.chunk, q.text, q.sentence.score, request.releases)
+                      for n, q in enumerate(choice.quotes, start=1))
+    sentences = tuple(AnswerSentence(c.quote, (c.n,)) for c in citations)
+    text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    return Answer(request.question.text, text, False, citations, confidence, evidence=values,
+                  hits=tuple(request.hits), sentences=sentences, mode=mode,
+                  short_answer=choice.lead.short)
