@@ -428,11 +428,23 @@ def ship(args: argparse.Namespace) -> None:
     from assistant.answer.readermodel import load_torch_reader
 
     reader = load_torch_reader(args.model_cache, state=saved["state"])
-    meta = {"training": {**summary, **{k: options[k] for k in (
+    prepared = torch.load(Path(options["windows"]))
+    meta = {"training": {**summary, **{k: _value(options[k]) for k in (
         "fraction", "epochs", "lr", "head_lr", "batch_tokens", "precision", "seed")},
-        "splits": list(SPLITS), "hard_rate": options.get("hard_rate")}}
+        "splits": list(SPLITS), "hard_rate": prepared["hard_rate"],
+        "prepared_windows": prepared["counts"],
+        "note": "questions counts unique ids: 4,835 IDK-MRC train questions are TyDi QA "
+                "train questions with the same id, passage and answer"}}
     weights = save_reader(reader, args.out, meta)
     log.info("wrote %s", weights)
+
+
+def _value(text: str) -> Any:
+    """An option as recorded (a number where it reads as one)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

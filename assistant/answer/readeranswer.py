@@ -2,11 +2,12 @@
 
 The reader (reader.py) reads the top passages. The leading reading is the most answerable
 window whose best span is of the type the question asks for ("berapa", "how many", "kapan",
-"when": spans holding a number or a time). Its sentence leads the answer; other sentences
-whose own best span scores within `margin` of the leading span join it (the same answer in
-another passage, or the other half of a two-part answer), best first, at most
-`max_sentences`. Whether to answer at all is the answer decision's (decision.py): its
-confidence against the threshold of the question's language.
+"when": spans holding a number or a time), with retrieval's ranking weighed in. Its
+sentence leads the answer; other sentences whose own best span scores within a margin of
+the leading span join it (the rest of a two-sentence answer in the same passage, the same
+answer in another passage), at most `max_sentences` (`Quoting`, fitted on the valid
+splits). Whether to answer at all is the answer decision's (decision.py): its confidence
+against the threshold of the question's language.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.question import Question
 from assistant.answer.reader import Reader, Reading, SentenceScore
 from assistant.types import Answer, AnswerSentence
-
-MARGIN = 2.0  # span-score points within the leading span's for another sentence to join
 
 
 def normalize_answer(text: str) -> str:
@@ -45,6 +44,11 @@ class Quote:
         """The sentence as written."""
         return self.reading.hit.chunk.text[self.sentence.start: self.sentence.end].strip()
 
+    @property
+    def span_text(self) -> str:
+        """The best span inside the sentence."""
+        return self.reading.hit.chunk.text[self.sentence.span[0]: self.sentence.span[1]]
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -54,32 +58,65 @@ class Choice:
     quotes: tuple[Quote, ...]
 
 
-def lead_of(question: Question, readings: Sequence[Reading]) -> Reading | None:
-    """The most answerable reading whose span is of the asked type (None: none is)."""
+@dataclass(frozen=True)
+class Quoting:
+    """How the leading reading and the quoted sentences are chosen (fitted on the valid
+    splits' fit halves; eval/reader_eval.py)."""
+
+    lead_retrieval: float = 0.0  # weight of the passage's retrieval score over the best one's
+    same_margin: float | None = None  # another sentence of the lead's passage within this
+    margin: float | None = None  # a sentence of another passage within this
+    max_sentences: int = 2
+
+    @classmethod
+    def from_record(cls, stored: Mapping[str, Any]) -> Quoting:
+        """The quoting stored in a record (defaults for what it lacks)."""
+        fields = {k: v for k, v in stored.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+def lead_of(question: Question, readings: Sequence[Reading], lead_retrieval: float = 0.0
+            ) -> Reading | None:
+    """The reading whose span is of the asked type that is most answerable, retrieval's
+    ranking weighed in by lead_retrieval (None: no span is of the asked type)."""
     typed = [r for r in readings if r.short and question.span_type_ok(r.short)]
-    return max(typed, key=lambda r: (r.answerable, r.span_score), default=None)
+    top = max((r.hit.score for r in readings), default=1.0) or 1.0
+    return max(typed, key=lambda r: (r.answerable + lead_retrieval * r.hit.score / top,
+                                      r.span_score), default=None)
 
 
-def choose(question: Question, readings: Sequence[Reading], margin: float = MARGIN,
-           max_sentences: int = 3) -> Choice | None:
-    """The leading reading and the sentences to quote (None: nothing answers)."""
-    lead = lead_of(question, readings)
+def choose(question: Question, readings: Sequence[Reading], quoting: Quoting = Quoting()  # noqa: B008
+           ) -> Choice | None:
+    """The leading reading and the sentences to quote (None: nothing answers): the lead's
+    sentence, then sentences whose best span scores within a margin of the leading span,
+    from the lead's passage first, at most max_sentences, in reading order."""
+    lead = lead_of(question, readings, quoting.lead_retrieval)
     if lead is None:
         return None
     first = Quote(lead, lead_sentence(lead))
-    seen = {normalize_answer(first.text)}
-    quotes = [first]
-    others = sorted(((r, s) for r in readings for s in r.sentences
-                     if s.score >= lead.span_score - margin), key=lambda rs: -rs[1].score)
-    for r, s in others:
-        quote = Quote(r, s)
+    chosen, seen = [first], {normalize_answer(first.text)}
+    for quote in _joining(lead, readings, quoting):
         key = normalize_answer(quote.text)
-        if len(quotes) >= max_sentences:
+        if len(chosen) >= quoting.max_sentences:
             break
-        if key not in seen and question.span_type_ok(r.hit.chunk.text[s.span[0]: s.span[1]]):
-            quotes.append(quote)
+        if key not in seen and question.span_type_ok(quote.span_text):
+            chosen.append(quote)
             seen.add(key)
-    return Choice(lead, tuple(quotes))
+    rest = sorted(chosen[1:], key=lambda q: (q.reading.rank, q.sentence.start))
+    return Choice(lead, (first, *rest))
+
+
+def _joining(lead: Reading, readings: Sequence[Reading], quoting: Quoting) -> list[Quote]:
+    """Sentences that may join the lead's, best first: its own passage's, then others'."""
+    def within(margin: float | None, same: bool) -> list[Quote]:
+        if margin is None:
+            return []
+        found = [Quote(r, s) for r in readings for s in r.sentences
+                 if (r.hit.chunk.id == lead.hit.chunk.id) == same
+                 and s.score >= lead.span_score - margin]
+        return sorted(found, key=lambda q: -q.sentence.score)
+
+    return within(quoting.same_margin, True) + within(quoting.margin, False)
 
 
 def lead_sentence(lead: Reading) -> SentenceScore:
@@ -104,12 +141,11 @@ def signals(question: Question, readings: Sequence[Reading], choice: Choice,
 
 @dataclass(frozen=True)
 class Policy:
-    """How the reader's answer is chosen and decided: the decision, the margin and number of
-    sentences quoted, and a threshold override for every language (None: the decision's)."""
+    """How the reader's answer is chosen and decided: the decision, the quoting, and a
+    threshold override for every language (None: the decision's per language)."""
 
     decision: Decision
-    margin: float = MARGIN
-    max_sentences: int = 3
+    quoting: Quoting = Quoting()  # noqa: RUF009 - frozen, shared safely
     threshold: float | None = None
 
     def threshold_for(self, language: str) -> float:
@@ -120,9 +156,8 @@ class Policy:
     @classmethod
     def from_record(cls, record: Mapping[str, Any], threshold: float | None = None) -> Policy:
         """The policy stored in the reader's record (defaults where it stores none)."""
-        chosen = record.get("answer") or {}
-        return cls(Decision.from_record(record), float(chosen.get("margin", MARGIN)),
-                   int(chosen.get("max_sentences", 3)), threshold)
+        return cls(Decision.from_record(record), Quoting.from_record(record.get("answer") or {}),
+                   threshold)
 
 
 def decide(request: AnswerRequest, readings: Sequence[Reading], gate: Answer, policy: Policy,
@@ -130,7 +165,7 @@ def decide(request: AnswerRequest, readings: Sequence[Reading], gate: Answer, po
     """The answer from the readings of the request's passages and the extractive answer to
     the same request: the chosen sentences, cited, or the refusal."""
     question = request.question
-    choice = choose(question, readings, policy.margin, policy.max_sentences)
+    choice = choose(question, readings, policy.quoting)
     if choice is None:
         return refuse(question, 0.0, mode, request.hits, {"typed_spans": 0.0})
     values = features(signals(question, readings, choice, request, gate))

@@ -103,6 +103,7 @@ def save_reader(reader: Reader, folder: Path, meta: dict[str, Any]) -> Path:
     state = {k: v.detach().to(torch.float16).contiguous()
              for k, v in reader.trained_state().items()}
     save_file(state, str(weights))
+    weights.chmod(0o644)  # as readable as the rest of the package
     record = {**meta, "config": asdict(reader.config), "sha256": file_sha256(weights)}
     write_record(folder, record)
     return weights
