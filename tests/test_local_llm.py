@@ -82,16 +82,22 @@ def cpu_features() -> str:
 
 
 def test_a_bare_generation_runs_on_this_cpu(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The crash's reproduction: eight tokens after "Hello, my name is" (AMX CPUs crashed)."""
+    """The crash's reproduction: eight tokens after "Hello, my name is" (AMX CPUs crashed);
+    the engine, loaded and answering, listens on no TCP port (SECURITY.md)."""
+    import psutil
     from langchain_core.messages import HumanMessage
 
     from assistant.answer.llm import make_chat_model
 
     settings = Settings(llm=f"local:{MODEL.name}", llm_models_dir=_models_dir(tmp_path_factory),
                         llm_max_tokens=8)
+    listening = {c.laddr for c in psutil.Process().net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN}
     text = make_chat_model(settings).invoke([HumanMessage("Hello, my name is")]).content
     print(f"\n{BACKEND} on a CPU with {cpu_features()}: {text!r}")
     assert str(text).strip()
+    assert {c.laddr for c in psutil.Process().net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN} == listening
 
 
 def ask(assistant: Any, question: str) -> Answer:
