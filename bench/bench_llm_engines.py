@@ -11,7 +11,8 @@
 that environment. `speed` needs only the binding (not the assistant): for each model
 assembled by `assistant llm setup` it times loading, then a chat prompt of about 600 tokens
 made from the sample release, cold (no cached prefix: prompt tokens/s from the time to the
-first token) and greedy generation (tokens/s between the first and the last token), then the
+first token) and greedy generation (tokens/s between the first and the last token; for
+ik-llama-cpp-python, which does not stream, both rates from llama.cpp's counters), then the
 same prompt with another question (the fixed head cached, where the binding keeps it: time
 to the first token). The greedy replies are kept, so `report` can say whether bindings
 write the same text. A binding that crashes (llama-cpp-python built on a CPU with AMX) is
@@ -181,8 +182,12 @@ def timed(driver: Any, chat: list[dict[str, str]], n: int, cold: bool) -> dict[s
     if len(stamps) > 2:
         row["gen_tok_s"] = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     perf = getattr(driver, "perf", None)
-    if perf:  # no streaming: llama.cpp's own counters (field names vary between forks)
-        row["engine_perf"] = {k: v for k, v in perf.items() if isinstance(v, int | float)}
+    if perf:  # no streaming: the time to the "first token" is the whole reply; llama.cpp's
+        row["engine_perf"] = perf  # own counters give the two rates instead
+        if perf.get("n_eval") and perf.get("t_eval_ms"):
+            row["gen_tok_s"] = perf["n_eval"] / perf["t_eval_ms"] * 1000
+        if perf.get("n_p_eval") and perf.get("t_p_eval_ms"):
+            row["prompt_tok_s"] = perf["n_p_eval"] / perf["t_p_eval_ms"] * 1000
     return row
 
 
@@ -212,9 +217,11 @@ def summary(model: dict[str, Any]) -> dict[str, Any]:
     cold, warm = model["cold"], model["warm"]
     n_prompt = next((r["n_prompt"] for r in cold if r["n_prompt"]), None)
     ttft = _median(r["ttft_s"] for r in cold)
+    prompt_rate = _median(r.get("prompt_tok_s") for r in cold) or (
+        round(n_prompt / ttft, 1) if n_prompt and ttft else None)
     return {"load_s": round(model["load_s"], 3), "n_prompt": n_prompt,
             "ttft_cold_s": ttft, "ttft_warm_s": _median(r["ttft_s"] for r in warm),
-            "prompt_tok_s": round(n_prompt / ttft, 1) if n_prompt and ttft else None,
+            "prompt_tok_s": prompt_rate,
             "gen_tok_s": _median(r.get("gen_tok_s") for r in cold),
             "total_cold_s": _median(r["total_s"] for r in cold),
             "text": cold[0]["text"] if cold else None}
@@ -301,7 +308,19 @@ def run_speed(python: Path, name: str, args: argparse.Namespace) -> dict[str, An
 
 
 def install_table(table: dict[str, Any]) -> str:
-    """Install and speed per candidate, as Markdown."""
+    """Install and speed per candidate, as Markdown.
+
+    A binding that does not report its prompt's token count gets another binding's for the
+    same model (same GGUF tokenizer and chat template, same prompt).
+    """
+    counts = {model: s["n_prompt"] for row in table.values()
+              for model, s in (row.get("speed") or {}).items()
+              if isinstance(s, dict) and s.get("n_prompt")}
+    for row in table.values():
+        for model, s in (row.get("speed") or {}).items():
+            if isinstance(s, dict) and not s.get("prompt_tok_s") and s.get("ttft_cold_s") \
+                    and model in counts:
+                s["prompt_tok_s"] = round(counts[model] / s["ttft_cold_s"], 1)
     lines = ["| candidate | download MB | install s | loads | model | load s | prompt tok/s "
              "| gen tok/s | first token cold / warm s |", "|" + "---|" * 9]
     for name, row in table.items():
