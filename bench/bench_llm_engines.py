@@ -76,7 +76,7 @@ class Xllamacpp:
         import xllamacpp
 
         params = xllamacpp.CommonParams()
-        params.model.path, params.n_ctx, params.n_parallel = path, n_ctx, 1
+        params.model.path, params.n_ctx, params.n_parallel = path, n_ctx * 2, 2
         params.cache_ram_mib, params.verbosity = 0, -1
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
         self.folder = tempfile.TemporaryDirectory()

@@ -168,11 +168,12 @@ def fake_xllamacpp(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     return module
 
 
-def test_xllamacpp_engine_keeps_one_cached_slot_behind_a_private_socket(
+def test_xllamacpp_engine_keeps_cached_slots_behind_a_private_socket(
         fake_xllamacpp: types.ModuleType) -> None:
     engine = XllamacppEngine("/models/qwen.gguf", n_ctx=2048, threads=2)
     params = engine.server.params
-    assert (params.model.path, params.n_ctx, params.n_parallel) == ("/models/qwen.gguf", 2048, 1)
+    # two slots of 2048 tokens: answers keep the head in one, follow-up condensation the other
+    assert (params.model.path, params.n_ctx, params.n_parallel) == ("/models/qwen.gguf", 4096, 2)
     assert params.cache_ram_mib == 0 and params.verbosity == -1
     assert params.cpuparams.n_threads == params.cpuparams_batch.n_threads == 2
     socket_path = Path(params.hostnames[0])
@@ -233,7 +234,7 @@ def test_the_loader_builds_the_configured_engine_once(fake_xllamacpp: types.Modu
     assert chat.invoke("lagi").content == "Halo dari Guangxi [1]."
     assert len(FakeServer.instances) == 1
     params = FakeServer.instances[0].params
-    assert (params.n_ctx, params.cpuparams.n_threads) == (1024, 3)
+    assert (params.n_ctx, params.cpuparams.n_threads) == (2048, 3)
     assert FakeServer.instances[0].requests[0]["max_tokens"] == 8
 
 
