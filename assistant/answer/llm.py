@@ -12,7 +12,8 @@ times out or returns nothing usable, the gate's answer comes back with a notice.
 `make_chat_model(settings)` builds the configured model: `openai` (langchain-openai, any
 OpenAI-compatible server), `gguf:/path` or `local` / `local:0.5b` (the Qwen2.5-Coder GGUF
 that `assistant llm setup` assembled; llmsetup.py) through `localllm.LocalChatModel`
-(llama-cpp-python, an optional extra, imported there when the model first loads).
+(llama.cpp through xllamacpp or llama-cpp-python, an optional extra, imported there when
+the model first loads).
 `prompt_style(settings)` picks how the prompt is built: the full passages (prompt.py) or
 the compact sources with worked examples for the small local model (compact.py).
 """
@@ -323,10 +324,17 @@ def _gguf(settings: Settings, path: Path) -> BaseChatModel:
 
 def _llama(settings: Settings, path: Path, install: str) -> BaseChatModel:
     """A LocalChatModel over the GGUF file (loaded on first use, once per process)."""
-    from assistant.answer.localllm import LlamaLoader, LocalChatModel, require_llama_cpp
+    from assistant.answer.localllm import (
+        DEFAULT_BACKEND,
+        LlamaLoader,
+        LocalChatModel,
+        require_backend,
+    )
 
-    require_llama_cpp(install)
-    loader = LlamaLoader(context_tokens(settings), settings.llm_threads)
+    backend = settings.llm_backend
+    # the extra names only the default (prebuilt) binding; the other one says its own way
+    require_backend(backend, install if backend == DEFAULT_BACKEND else None)
+    loader = LlamaLoader(context_tokens(settings), settings.llm_threads, backend)
     return LocalChatModel(model_path=str(path), model_name=model_name(settings),
                           max_tokens=max_tokens(settings),
                           temperature=settings.llm_temperature, loader=loader)

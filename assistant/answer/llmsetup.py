@@ -126,12 +126,15 @@ def installed_part(part: Part) -> Path:
     return path
 
 
-def locate_parts(model: LocalModel, locator: PartLocator = installed_part) -> list[Path]:
-    """Every part's file, in order; one error naming all the parts that are missing or bad."""
+def locate_parts(model: LocalModel, locator: PartLocator | None = None) -> list[Path]:
+    """Every part's file, in order; one error naming all the parts that are missing or bad.
+
+    locator: where a part's file is (default: the installed package's, installed_part).
+    """
     paths, problems = [], []
     for part in model.parts:
         try:
-            paths.append(locator(part))
+            paths.append((locator or installed_part)(part))
         except ModelSetupError as exc:
             problems.append(str(exc))
             continue
@@ -148,7 +151,7 @@ def model_file(models_dir: Path, model: LocalModel) -> Path:
     return Path(models_dir) / model.filename
 
 
-def setup(model: LocalModel, models_dir: Path, locator: PartLocator = installed_part,
+def setup(model: LocalModel, models_dir: Path, locator: PartLocator | None = None,
           progress: Progress | None = None, force: bool = False) -> tuple[Path, bool]:
     """Assemble and verify the model into models_dir; (its path, whether it was already there).
 
