@@ -139,7 +139,7 @@ def best_similarity(verifier: Verifier, pairs: list[tuple[str, str]]) -> np.ndar
     """The best similarity of each sentence to its passage's sentences."""
     out = []
     for sentence, passage in pairs:
-        scores, _ = verifier._similarities([sentence], [Passage(1, passage)])
+        scores, _ = verifier.similarities([sentence], [Passage(1, passage)])
         out.append(float(scores[0, 0]))
     return np.array(out)
 

@@ -219,7 +219,7 @@ class Verifier:
         parsed = parse(answer)
         if not parsed or not passages:
             return [Verdict(text, (), False, dropped=cited) for text, cited in parsed]
-        similarity, best = self._similarities([t for t, _ in parsed], passages)
+        similarity, best = self.similarities([t for t, _ in parsed], passages)
         facts = {p.n: facts_of(p.text, passage=True) for p in passages}
         known = known or self.known
         verdicts = []
@@ -230,7 +230,7 @@ class Verifier:
                                         facts_of(text, known)))
         return verdicts
 
-    def _similarities(self, sentences: Sequence[str], passages: Sequence[Passage]
+    def similarities(self, sentences: Sequence[str], passages: Sequence[Passage]
                       ) -> tuple[np.ndarray, list[list[str]]]:
         """Best similarity of each answer sentence to each passage, and that passage sentence."""
         own = [p.sentences for p in passages]
