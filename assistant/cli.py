@@ -127,7 +127,7 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
         click.echo("")
     for c in answer.citations:
         date = c.date.isoformat() if c.date else "tanpa tanggal"
-        click.echo(f"[{c.n}] {c.title} ({date}) - {c.source}")
+        click.echo(f"[{c.n}] {c.title} ({date})" + (f" - {c.source}" if c.source else ""))
         click.echo(f'    "{c.quote}"')
 
 
