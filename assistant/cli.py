@@ -127,7 +127,7 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
         click.echo("")
     for c in answer.citations:
         date = c.date.isoformat() if c.date else "tanpa tanggal"
-        click.echo(f"[{c.n}] {c.title} ({date}) - {c.source}")
+        click.echo(f"[{c.n}] {c.title} ({date})" + (f" - {c.source}" if c.source else ""))
         click.echo(f'    "{c.quote}"')
 
 
@@ -180,7 +180,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list, exactly what GET /api/releases returns.")
 def releases(as_json: bool) -> None:
-    """List the indexed releases, newest first: id, date, title, chunks and source.
+    """List the indexed releases, newest first: id, date, title, chunks, source and file.
 
     \b
     assistant releases                 a table for people
@@ -198,10 +198,11 @@ def releases(as_json: bool) -> None:
 
 def _release_table(rows: list[Any]) -> str:
     """Fixed-width columns; titles are cut to keep one release per line."""
-    lines = [f"{'ID':<16}  {'DATE':<10}  {'CHUNKS':>6}  {'TITLE':<50}  SOURCE"]
+    lines = [f"{'ID':<16}  {'DATE':<10}  {'CHUNKS':>6}  {'TITLE':<50}  {'SOURCE':<20}  FILE"]
     for r in rows:
         title = r.title if len(r.title) <= 50 else r.title[:49] + "…"
-        lines.append(f"{r.id:<16}  {r.date or '-':<10}  {r.chunks:>6}  {title:<50}  {r.source}")
+        lines.append(f"{r.id:<16}  {r.date or '-':<10}  {r.chunks:>6}  {title:<50}  "
+                     f"{r.source or '-':<20}  {r.file}")
     return "\n".join(lines)
 
 

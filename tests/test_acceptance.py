@@ -70,4 +70,4 @@ def test_metadata_of_the_sample_release(sample: Assistant) -> None:
     assert release.date is not None and release.date.isoformat() == "2023-09-29"
     names = {p.name for p in release.people}
     assert {"Nunung Nuryanto", "Warsito", "Joko Kusnanto Anggoro"} <= names
-    assert Path(release.source).name.endswith(".txt")
+    assert release.source == "Kemenko PMK" and Path(release.file).name.endswith(".txt")

@@ -32,6 +32,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"), encoding="utf-8")
     write_release(folder, "stunting.txt", SAMPLE_RELEASE)
     write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
+    (folder / ".meta.json").write_text('{"source": "Kemenko PMK"}', encoding="utf-8")
+    (folder / "vokasi.txt.meta.json").write_text('{"source": "Pemprov Jawa Tengah"}',
+                                                 encoding="utf-8")
     root = tmp_path_factory.mktemp("state")
     settings = Settings(index_dir=root / "index", upload_dir=root / "uploads")
     built = build(settings)
@@ -74,6 +77,7 @@ def test_date_filters_are_honoured(url: str) -> None:
 
 def test_source_filter_and_k_are_honoured(url: str, assistant: Assistant) -> None:
     vokasi = next(r.source for r in assistant.index.releases() if "Vokasi" in r.title)
+    assert vokasi == "Pemprov Jawa Tengah"
     result = _ask(url, question="pendidikan vokasi", sources=[vokasi], k=1)
     assert result["citations"] and {c["source"] for c in result["citations"]} == {vokasi}
     assert len({c["passage"] for c in result["citations"]}) == 1
@@ -106,6 +110,11 @@ def test_releases_lists_the_index(url: str) -> None:
     assert [r["date"] for r in releases] == ["2023-10-02", "2023-09-29", "2023-08-10"]
     assert set(releases[0]) == {"id", "title", "date", "chunks", "source", "file"}
     assert all(r["chunks"] >= 1 for r in releases)
+    # the source is the publisher; the file is named for administrators only
+    assert [r["source"] for r in releases] == ["Kemenko PMK", "Kemenko PMK",
+                                               "Pemprov Jawa Tengah"]
+    assert [Path(r["file"]).name for r in releases] == ["stunting.txt", "guangxi.txt",
+                                                        "vokasi.txt"]
 
 
 def test_openapi_docs_describe_the_api(url: str) -> None:

@@ -1,6 +1,8 @@
 """The staff page in real headless Chromium (Debian's `chromium`, driven by Playwright):
-cited answers with their evidence, citation clicks, uploads, escaping, login; nothing the
-page needs is blocked by the server's Content-Security-Policy.
+cited answers with their evidence, citation clicks, uploads, escaping, login; publishers as
+sources, clearing, export, contrast measured on the rendered colours, keyboard and screen
+reader names, the Indonesian page in Indonesian, confirmations and layout; nothing the page
+needs is blocked by the server's Content-Security-Policy.
 
 Each test saves a screenshot under tests/artifacts/. Skips when /usr/bin/chromium is absent
 (`apt-get install -y chromium`; .ci/run installs it).
@@ -8,6 +10,7 @@ Each test saves a screenshot under tests/artifacts/. Skips when /usr/bin/chromiu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +32,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 GUANGXI = "what did the deputies propose to Guangxi?"
+CAHRSE = "Kapan CAHRSE diselenggarakan?"
+CONTRAST = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+BOTS = '#chat [data-testid="bot"]'
 TIMEOUT = 90_000  # ms: the real model answers in seconds, but CI machines are shared
 SCRIPT = "<script>alert(1)</script>"
 
@@ -42,11 +48,18 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The page over the sample release (real e5 model): its URL and state folder."""
     root = tmp_path_factory.mktemp("web")
     assistant = build(Settings(index_dir=root / "index", upload_dir=root / "uploads"))
     assert len(assistant.index.ingest([CORPUS]).added) == 1
-    yield from run_server(create_server(assistant))
+    for url in run_server(create_server(assistant)):
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def url(served: tuple[str, Path]) -> str:
+    return served[0]
 
 
 @pytest.fixture
@@ -66,12 +79,37 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:  # type: 
     assert not blocked, blocked
 
 
-def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
-    before = page.locator("#evidence .ev-turn").count()
+def _ask(page, question: str, evidence: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Ask and wait for the finished reply (and, for an answer, its evidence)."""
+    turns, bots = page.locator("#evidence .ev-turn").count(), page.locator(BOTS).count()
     page.locator("#question textarea").fill(question)
     page.locator("#send").click()
-    page.wait_for_function(
-        f"document.querySelectorAll('#evidence .ev-turn').length > {before}")
+    page.wait_for_function(f"""n => {{ const b = document.querySelectorAll('{BOTS}');
+        return b.length > n && !b[b.length - 1].innerText.includes('…'); }}""", arg=bots)
+    if evidence:
+        page.wait_for_function(
+            f"document.querySelectorAll('#evidence .ev-turn').length > {turns}")
+
+
+def _last_answer(page):  # type: ignore[no-untyped-def]
+    return page.locator(BOTS).last
+
+
+def _filters(page, since: str = "") -> None:  # type: ignore[no-untyped-def]
+    box = page.locator("#since textarea")
+    if not box.is_visible():
+        page.locator("#filters").get_by_role("button").first.click()
+    box.fill(since)
+
+
+def _export(page) -> str:  # type: ignore[no-untyped-def]
+    """Click export and download the Markdown file it offers."""
+    page.locator("#export").click()
+    link = page.locator("#export-file a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    return Path(download.value.path()).read_text(encoding="utf-8")
 
 
 def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -92,7 +130,7 @@ def test_guangxi_answer_shows_both_deputies_in_the_evidence_panel(page, url: str
     assert "Nunung" in quotes and "Warsito" in quotes
     first = cards.first.inner_text()
     assert "Kemenko PMK Terima Audiensi Daerah Otonomi Guangxi Zhuang RRT" in first
-    assert "2023-09-29" in first and "guangxi-zhuang.txt" in first
+    assert "2023-09-29 · Kemenko PMK" in first
     assert page.locator("#evidence details.ev-release").first.is_visible()
 
 
@@ -143,9 +181,19 @@ def test_uploaded_release_is_indexed_and_answers(page, url: str, tmp_path: Path)
         "Bantuan diserahkan oleh Deputi Bidang Koordinasi Penanggulangan Bencana, Lilik "
         "Kurniawan, kepada Bupati Kudus.\n"))
     _open(page, url)
+    page.get_by_role("tab", name="Siaran pers").click()
+    page.locator("#uploads").get_by_text("Letakkan File di Sini").wait_for()  # Gradio's words
+    drop = page.locator("#uploads").inner_text()
+    assert "Drop File" not in drop and "Upload" not in drop
+    assert not page.locator("#results").is_visible()  # no empty table headed "1 2 3"
     _upload(page, release)
     results = page.locator("#results").inner_text()
     assert release.name in results and "ditambahkan" in results
+    headers = page.locator("#results th").all_inner_texts()
+    assert [h.strip() for h in headers if h.strip()][:3] == ["Berkas", "Hasil", "Keterangan"]
+    page.locator("#ingest-status", has_text="1 ditambahkan").wait_for()
+    assert page.locator("#ingest-status").inner_text().strip() == (
+        "1 ditambahkan, 0 diperbarui, 0 tidak berubah, 0 gagal.")
     page.locator("#releases").get_by_text(
         "Kemenko PMK Salurkan Bantuan Banjir di Kudus").filter(visible=True).first.wait_for()
     page.get_by_role("tab", name="Tanya").click()
@@ -172,6 +220,208 @@ def test_script_in_a_release_shows_as_text_and_runs_nothing(page, url: str, tmp_
     assert page.locator("#evidence script, #evidence img, #chat img[src=x]").count() == 0
     page.wait_for_timeout(500)
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_sources_name_the_publisher_never_a_server_path(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _ask(page, GUANGXI)
+    page.locator("#copy").click()
+    copied = page.locator("#copy-text textarea")
+    copied.wait_for()
+    shown = {"answer": _last_answer(page).inner_text(), "copied": copied.input_value(),
+             "evidence": page.locator("#evidence .ev-turn:not([hidden])").inner_text()}
+    for where, text in shown.items():
+        assert "Kemenko PMK" in text and ".txt" not in text and "corpus" not in text, where
+    _filters(page)
+    page.locator("#sources input").click()
+    assert page.get_by_role("option").all_inner_texts() == ["Kemenko PMK"]  # one publisher
+    page.get_by_role("tab", name="Siaran pers").click()  # administrators still find the file
+    table = page.locator("#releases")
+    assert "corpus/2023-09-29_kemenko-pmk-guangxi-zhuang.txt" in table.inner_text()
+    assert "Berkas" in table.inner_text()
+
+
+def test_clearing_the_chat_clears_what_feedback_and_export_use(page, served) -> None:  # type: ignore[no-untyped-def]
+    url, root = served
+    _open(page, url)
+    _ask(page, GUANGXI)
+    page.get_by_role("button", name="Hapus percakapan").click()
+    page.wait_for_function(f"document.querySelectorAll('{BOTS}').length === 0")
+    page.locator("#evidence .ev-empty").wait_for()
+    _ask(page, CAHRSE)
+    page.get_by_role("button", name="Jawaban salah atau kurang").last.click()
+    page.locator("#feedback-status", has_text="Terima kasih").wait_for()
+    lines = (root / "index" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    last = json.loads(lines[-1])
+    assert (last["question"], last["rating"]) == (CAHRSE, "down")
+    document = _export(page)
+    assert f"## 1. {CAHRSE}" in document and "## 2." not in document
+    assert "deputies" not in document
+
+
+def test_export_works_after_an_error_and_reads_as_written(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _filters(page, since="29/9/2023")
+    _ask(page, GUANGXI, evidence=False)
+    error = _last_answer(page).inner_text()
+    assert "Tanggal di kolom Sejak tidak terbaca: “29/9/2023”" in error
+    assert "since" not in error  # no internal parameter names
+    _filters(page, since="")
+    question = "Apa usulan deputi kepada Guangxi & RRT?"
+    _ask(page, question)
+    document = _export(page)
+    assert f"## 1. {GUANGXI}" in document and "kolom Sejak tidak terbaca" in document
+    assert f"## 2. {question}" in document and "&amp;" not in document
+    assert "**Sumber**" in document and "Kemenko PMK" in document and ".txt" not in document
+
+
+def test_a_refusal_under_a_date_filter_says_the_filter_may_be_why(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _filters(page, since="2024-01-01")
+    _ask(page, GUANGXI)
+    reply = _last_answer(page).inner_text()
+    assert "Saringan aktif: sejak 2024-01-01" in reply and "kosongkan Saring" in reply
+
+
+def test_switching_language_rerenders_earlier_answers(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    page.get_by_role("tab", name="Siaran pers").click()  # Gradio's upload words drawn now...
+    page.locator("#uploads").get_by_text("Letakkan File di Sini").wait_for()
+    page.get_by_role("tab", name="Tanya").click()
+    _ask(page, GUANGXI)
+    before = _last_answer(page).inner_text()
+    assert "Kutipan berbahasa Indonesia, bahasa siaran pers." in before  # English question
+    assert "Sumber" in before
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{BOTS}')].pop()
+                               .innerText.includes('Sources')""")
+    after = _last_answer(page).inner_text()
+    assert "The quotes are in Indonesian, the language of the releases." in after
+    assert "Sumber" not in after and "Kutipan" not in after
+    page.get_by_role("tab", name="Releases").click()  # ...follow the switch too
+    page.locator("#uploads").get_by_text("Drop File Here").wait_for()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_meets_wcag_aa_contrast(browser, url: str, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    """Contrast computed from the rendered colours (tests/contrast.js): 4.5:1, 3:1 if large."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        _open(page, url)
+        _ask(page, GUANGXI)
+        page.locator(f"{BOTS} .cite-ref").first.hover()  # its hover colours too
+        low = {"chat": page.evaluate(CONTRAST)}
+        page.get_by_role("tab", name="Siaran pers").click()
+        page.locator("#uploads").wait_for()
+        low["releases"] = page.evaluate(CONTRAST)
+        page.screenshot(path=str(ARTIFACTS / f"contrast_{scheme}.png"), full_page=True)
+    finally:
+        context.close()
+    assert low == {"chat": [], "releases": []}
+
+
+def test_citations_are_reached_and_opened_with_the_keyboard(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _ask(page, GUANGXI)
+    page.locator("#question textarea").focus()
+    for _ in range(40):  # back from the question box into the answer above it
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.matches('.cite-ref')"):
+            break
+    focused = page.locator(".cite-ref:focus")
+    assert focused.count() == 1
+    n = focused.get_attribute("data-n")
+    assert focused.get_attribute("aria-label") == f"Sumber {n}"
+    page.locator("#evidence").hover()  # nothing active from the pointer
+    page.evaluate("document.querySelectorAll('.ev-card.active')"
+                  ".forEach(c => c.classList.remove('active'))")
+    page.keyboard.press("Enter")
+    assert page.locator("#evidence .ev-card.active").get_attribute("data-n") == n
+
+
+def test_screen_readers_hear_names_in_the_pages_language(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    page.get_by_role("button", name="Contoh pertanyaan 1: Apa tiga prioritas").wait_for()
+    assert "Select example" not in page.locator("body").aria_snapshot()
+    _ask(page, GUANGXI)
+    assert page.evaluate("document.documentElement.lang") == "id"
+    page.get_by_role("button", name="Hapus percakapan").wait_for()  # Gradio's, in Indonesian
+    tree = page.locator("body").aria_snapshot()
+    for named in ('textbox "Pertanyaan"', 'group "Bahasa antarmuka"',
+                  'button "Hapus percakapan"', 'button "Jawaban tepat"',
+                  'button "Jawaban salah atau kurang"', 'button "Sumber 1"', 'log "Percakapan"'):
+        assert named in tree, named
+    for generic in ('"Textbox"', '"Radio"', '"Like"', '"Dislike"', '"Clear"', "bot's message",
+                    "chatbot conversation", "Select example"):
+        assert generic not in tree, generic
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.get_by_role("button", name="Clear the conversation").wait_for()
+    assert 'textbox "Question"' in page.locator("body").aria_snapshot()
+
+
+def test_deleting_a_release_asks_first(page, url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    title = "Kemenko PMK Uji Hapus Siaran"
+    release = write_release(tmp_path, "uji-hapus.txt", (
+        f"{title}\n\nJakarta, Kamis (9/11/2023) - Siaran uji untuk konfirmasi hapus.\n"))
+    _open(page, url)
+    _upload(page, release)
+    row = page.locator("#releases").get_by_text(title).filter(visible=True).first
+    row.click()
+    page.wait_for_function("t => document.querySelector('#chosen textarea').value.includes(t)",
+                           arg=title)
+    page.locator("#delete").click()
+    confirm = page.locator("#confirm-delete")
+    confirm.get_by_text(f"Hapus “{title}” dari indeks?").wait_for()
+    assert title in page.locator("#releases").inner_text()  # nothing deleted yet
+    page.locator("#confirm-no").click()
+    confirm.wait_for(state="hidden")
+    assert title in page.locator("#releases").inner_text()
+    page.locator("#delete").click()
+    page.locator("#confirm-yes").click()
+    page.locator("#release-status", has_text="Dihapus").wait_for()
+    assert title not in page.locator("#releases").inner_text()
+
+
+def test_chat_icons_sit_above_the_messages_not_over_them(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _ask(page, GUANGXI)
+    _ask(page, CAHRSE)
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 120")
+    assert page.locator('#chat [data-testid="block-label"]').filter(visible=True).count() == 0
+    icons = page.locator("#chat .top-panel").bounding_box()
+    log = page.locator("#chat [role=log]").bounding_box()
+    assert icons and log and icons["y"] + icons["height"] <= log["y"] + 1
+
+
+def test_a_new_answer_opens_at_its_first_source(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    _ask(page, GUANGXI)
+    panel = "document.querySelector('#evidence .evidence')"
+    page.evaluate(f"{panel}.scrollTop = {panel}.scrollHeight")
+    assert page.evaluate(f"{panel}.scrollTop") > 0
+    _ask(page, CAHRSE)
+    page.wait_for_function(f"{panel}.scrollTop === 0")
+    top = page.evaluate(f"""() => {{ const p = {panel};
+        const first = p.querySelector('.ev-turn:not([hidden]) .ev-card');
+        return first.getBoundingClientRect().top - p.getBoundingClientRect().top; }}""")
+    assert 0 <= top < 100  # the first card shows at the top
+
+
+def test_on_a_phone_the_title_keeps_the_width(browser, url: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        _open(page, url)
+        title = page.locator("#title h1").bounding_box()
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(ARTIFACTS / "phone_390.png"), full_page=True)
+    finally:
+        context.close()
+    assert title and title["width"] >= 300 and overflow <= 390
 
 
 @pytest.fixture(scope="module")

@@ -115,8 +115,9 @@ def test_releases_table_has_one_line_per_release_and_a_total(env: Path) -> None:
     runner = CliRunner()
     runner.invoke(main, ["ingest", "-q", str(env)])
     lines = runner.invoke(main, ["releases"]).output.splitlines()
-    assert lines[0].split() == ["ID", "DATE", "CHUNKS", "TITLE", "SOURCE"]
+    assert lines[0].split() == ["ID", "DATE", "CHUNKS", "TITLE", "SOURCE", "FILE"]
     assert "2023-10-02" in lines[1] and "Rapat Koordinasi Stunting" in lines[1]
+    assert lines[1].endswith("/rapat.txt")  # no publisher given: source "-", then the file
     assert lines[2].split()[1] == "-" and "…" in lines[2]  # no date; title cut
     assert lines[-1] == "2 releases, 2 chunks"
 

@@ -47,6 +47,7 @@ def test_sample_release() -> None:
     assert not any(p.startswith(("Kontributor Foto", "Reporter")) for p in release.paragraphs)
     assert release.paragraphs[-1].startswith("Turut hadir dalam audiensi")
     assert len(release.id) == 16 and len(release.content_hash) == 64
+    assert release.source == "Kemenko PMK"  # the publisher, from corpus/.meta.json
 
 
 @pytest.mark.parametrize(
@@ -207,11 +208,11 @@ def test_jsonl_keeps_good_lines(tmp_path: Path) -> None:
     first, second = releases
     assert (first.id, first.source, first.url) == (
         "rilis_1",
-        "https://example.go.id/1",
+        "example.go.id",  # no source given: the publisher's site
         "https://example.go.id/1",
     )
     assert first.paragraphs == ("A.", "B.")
-    assert second.source == f"{source_for(path)}#L2" and len(second.id) == 16
+    assert second.source == "" and len(second.id) == 16  # publisher unknown, never the file
     assert second.date == dt.date(2023, 9, 29)
 
 
@@ -333,8 +334,8 @@ def test_ids_do_not_depend_on_the_working_directory(
     ]:
         monkeypatch.chdir(cwd)
         (release,) = load_file(given)
-        seen.add((release.id, release.source, source_for(given)))
-    assert seen == {(load_file(path)[0].id, path.resolve().as_posix(), path.resolve().as_posix())}
+        seen.add((release.id, source_for(given)))
+    assert seen == {(load_file(path)[0].id, path.resolve().as_posix())}
 
 
 @pytest.mark.parametrize("folder", ["corpus", "corpus/", "./corpus/sub/..", "link"])
@@ -427,3 +428,35 @@ def test_discover(tmp_path: Path) -> None:
     found = discover([tmp_path, tmp_path / "notes.rtf"])
     names = [p.relative_to(tmp_path).as_posix() for p in found]
     assert names == ["a.pdf", "b.txt", "e.html", "sub/c.jsonl", "sub/d.docx", "notes.rtf"]
+
+
+def test_source_is_the_publisher_given_else_the_folders_else_the_urls_host(
+    tmp_path: Path,
+) -> None:
+    corpus, other = tmp_path / "corpus", tmp_path / "other"
+    (corpus / "sub").mkdir(parents=True)
+    other.mkdir()
+    write(corpus / ".meta.json", json.dumps({"source": "Kemenko PMK"}))
+    write(corpus / "sub" / "a.txt", "Judul A\n\n" + BODY)
+    write(corpus / "b.txt", "---\nsource: Kemenkes\n---\nJudul B\n\n" + BODY)
+    write(corpus / "c.txt", "Judul C\n\n" + BODY)
+    write(corpus / "c.txt.meta.json", json.dumps({"source": "BNPB"}))
+    write(other / "d.txt", "Judul D\n\n" + BODY)
+    write(other / "e.txt", "---\nurl: https://www.kemenkopmk.go.id/x\n---\nJudul E\n\n" + BODY)
+    write(other / "f.jsonl", json.dumps({"title": "F", "text": "Isi."}) + "\n"
+          + json.dumps({"title": "G", "text": "Isi.", "source": "Antara"}) + "\n")
+    sources = {r.title: r.source for path in discover([tmp_path]) for r in load_file(path)}
+    assert sources == {"Judul A": "Kemenko PMK", "Judul B": "Kemenkes", "Judul C": "BNPB",
+                       "Judul D": "", "Judul E": "kemenkopmk.go.id", "F": "", "G": "Antara"}
+    (release,) = load_file(corpus / "sub" / "a.txt")
+    write(corpus / "sub" / ".meta.json", json.dumps({"source": "Deputi I"}))  # nearest wins
+    (relabelled,) = load_file(corpus / "sub" / "a.txt")
+    assert relabelled.source == "Deputi I" and relabelled.content_hash != release.content_hash
+
+
+def test_a_folder_meta_json_with_other_keys_says_where_they_belong(tmp_path: Path) -> None:
+    write(tmp_path / ".meta.json", json.dumps({"source": "Kemenko PMK", "date": "2023-01-01"}))
+    path = write(tmp_path / "a.txt", "Judul\n\n" + BODY)
+    with pytest.raises(IngestError, match=r"sets only \['source'\], not \['date'\]; put those"):
+        load_file(path)
+    assert discover([tmp_path]) == [path]  # the folder's file is never read as a release

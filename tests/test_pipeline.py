@@ -66,7 +66,26 @@ def test_sync_removes_releases_of_deleted_files(fake_settings: Settings, folder:
     assert plain.removed == [] and len(assistant.index.releases()) == 2
     synced = assistant.index.ingest([folder], sync=True)
     assert len(synced.removed) == 1
-    assert [r.source for r in assistant.index.releases()] == [f"{_src(folder)}/a.txt"]
+    assert [r.file for r in assistant.index.releases()] == [f"{_src(folder)}/a.txt"]
+    assert_consistent(assistant)
+
+
+def test_ingest_relabels_releases_indexed_with_their_file_as_source(
+    fake_settings: Settings, folder: Path,
+) -> None:
+    """Indexes built before sources named publishers held the file path under the same hash."""
+    from dataclasses import replace
+
+    from assistant.ingest.releases import load_file, source_for
+
+    path = folder / "a.txt"
+    (release,) = load_file(path)
+    assistant = build(fake_settings)
+    assistant.index.add_releases([replace(release, source=source_for(path))])
+    report = assistant.index.ingest([folder])  # same content hash, only the source differs
+    assert report.updated == [release.id] and len(report.added) == 1
+    assert {r.source for r in assistant.index.releases()} == {""}  # no publisher known
+    assert len(assistant.index.ingest([folder]).unchanged) == 2
     assert_consistent(assistant)
 
 

@@ -60,6 +60,7 @@ def test_langchain_retriever_invoke_honours_k_dates_and_sources(tmp_path) -> Non
     corpus = tmp_path / "corpus"
     write_release(corpus, "old.txt", SAMPLE_RELEASE.replace("(2/10/2023)", "(2/10/2021)"))
     write_release(corpus, "new.txt", SAMPLE_RELEASE)
+    (corpus / "old.txt.meta.json").write_text('{"source": "Arsip"}', encoding="utf-8")
     assistant.index.ingest([corpus])
     retriever = assistant.as_retriever(k=1)
     assert isinstance(retriever, BaseRetriever)
@@ -68,6 +69,7 @@ def test_langchain_retriever_invoke_honours_k_dates_and_sources(tmp_path) -> Non
     recent = assistant.as_retriever(k=5, filters=Filters(since=dt.date(2023, 1, 1)))
     assert {d.metadata["date"][:4] for d in recent.invoke("rapat stunting")} == {"2023"}
     old_source = next(r.source for r in assistant.index.releases() if r.date.year == 2021)
+    assert old_source == "Arsip"
     only_old = assistant.as_retriever(k=5, filters=Filters.of(sources=[old_source]),
                                       mode="bm25")
     assert {d.metadata["source"] for d in only_old.invoke("rapat stunting")} == {old_source}

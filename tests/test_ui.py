@@ -159,13 +159,15 @@ from pathlib import Path  # noqa: E402
 
 from assistant.index.indexer import IngestReport  # noqa: E402
 from assistant.pipeline import build as build_assistant  # noqa: E402
-from assistant.web.handlers import Handlers  # noqa: E402
-from assistant.web.i18n import TEXT  # noqa: E402
+from assistant.web.evidence import evidence_html, highlight  # noqa: E402
+from assistant.web.handlers import ChatHandlers, ConversationHandlers  # noqa: E402
+from assistant.web.i18n import GRADIO, TEXT  # noqa: E402
+from assistant.web.release_admin import ReleaseHandlers  # noqa: E402
 from assistant.web.render import (  # noqa: E402
+    chat_messages,
     conversation_markdown,
-    evidence_html,
-    highlight,
     plain_text,
+    reply_markdown,
 )
 from assistant.web.ui import _labels  # noqa: E402
 from assistant.web.uploads import file_results  # noqa: E402
@@ -209,15 +211,80 @@ def test_plain_text_for_a_briefing_note() -> None:
     assert plain_text(ANSWER_JSON, "en").startswith("Question: ")
 
 
-def test_conversation_markdown_export_is_inert() -> None:
+def _turn(question: str = "q", answer: dict | None = None, **fields: object) -> dict:
+    return {"id": question, "question": question, "answer": answer, "history": [],
+            "filters": {"since": "", "until": "", "sources": []}, **fields}
+
+
+def test_conversation_markdown_export_is_inert_and_reads_as_written() -> None:
     markdown_it = pytest.importorskip("markdown_it")
-    document = conversation_markdown([(ANSWER_JSON["question"], ANSWER_JSON),
-                                      ("kedua", "⚠️ galat")], "id")
+    amp = {**ANSWER_JSON, "answer": "Kemenko PMK & BNPB: R&D &amp; <b>tebal</b>. [1]"}
+    document = conversation_markdown([
+        _turn(ANSWER_JSON["question"], amp),
+        _turn("kedua", error="index gone & <b>x</b>"),
+        _turn("ketiga", problem={"key": "bad_date", "field": "since", "value": "29/9"})], "id")
     assert document.startswith("# Asisten Siaran Pers Kemenko PMK")
-    assert f"## 1. Tanya {SCRIPT[:0]}" in document and "## 2. kedua" in document
+    assert "## 1. Tanya \\<script\\>" in document and "## 2. kedua" in document
     assert "[1]" in document and "> [1] Kalimat kutipan" in document
+    assert "&amp;" not in document.replace("\\&amp;", "")  # no HTML entities of ours
+    assert "Kemenko PMK & BNPB: R&D \\&amp; \\<b\\>tebal\\</b\\>. [1]" in document
+    assert "⚠️ index gone & \\<b\\>x\\</b\\>" in document
+    assert "kolom Sejak tidak terbaca: “29/9”" in document
     page = markdown_it.MarkdownIt("commonmark").render(document)
     assert "<script" not in page and "<b>" not in page
+    assert "R&amp;D &amp;amp; &lt;b&gt;tebal" in page  # a viewer shows the text as written
+
+
+def test_a_reply_is_rendered_in_the_language_asked_for() -> None:
+    turns = [_turn("q", ANSWER_JSON), _turn("r", problem={"key": "empty_index"}),
+             _turn("s", problem={"key": "bad_date", "field": "until", "value": "<b>x"})]
+    indonesian, english = chat_messages(turns, "id"), chat_messages(turns, "en")
+    assert [m["role"] for m in english] == ["user", "assistant"] * 3
+    assert "**Sumber**" in indonesian[1]["content"] and "**Sources**" in english[1]["content"]
+    assert "Belum ada siaran pers" in indonesian[3]["content"]
+    assert "There are no press releases" in english[3]["content"]
+    assert "kolom Sampai tidak terbaca: “&lt;b&gt;x”" in indonesian[5]["content"]
+    assert english[5]["content"] == ("⚠️ The Until date cannot be read: “&lt;b&gt;x”. Write it "
+                                     "as YYYY-MM-DD, for example 2023-09-29, or leave it empty.")
+    assert "since" not in indonesian[5]["content"]
+
+
+REFUSAL = {"question": "Apa anggaran 2031?", "answer": "Maaf, tidak ditemukan.", "refused": True,
+           "citations": [], "timings_ms": {}}
+
+
+def test_a_refusal_under_filters_says_they_may_be_why() -> None:
+    filtered = _turn("q", REFUSAL, filters={"since": "2024-01-01", "until": "",
+                                            "sources": ["Kemenko PMK", "<b>BNPB</b>"]})
+    shown = reply_markdown(filtered, "id")
+    assert shown.startswith("Maaf, tidak ditemukan.\n\n_ℹ️ Saringan aktif: sejak 2024-01-01; "
+                            "sumber Kemenko PMK, &lt;b&gt;BNPB&lt;/b&gt;.")
+    assert "kosongkan **Saring**" in shown
+    assert "Filters on: since 2024-01-01" in reply_markdown(filtered, "en")
+    assert "Saringan" not in reply_markdown(_turn("q", REFUSAL), "id")  # no filter, no note
+    answered = _turn("q", ANSWER_JSON, filters=filtered["filters"])
+    assert "Saringan" not in reply_markdown(answered, "id")  # an answer needs no excuse
+
+
+def test_english_questions_hear_why_the_quotes_are_indonesian() -> None:
+    english = {**ANSWER_JSON, "question": "what did the deputies propose?", "mode": "extractive"}
+    note = reply_markdown(_turn("q", english), "id").split("\n\n")[0]
+    assert note == "_ℹ️ Kutipan berbahasa Indonesia, bahasa siaran pers._"
+    with_llm = reply_markdown(_turn("q", english), "en", llm=True).split("\n\n")[0]
+    assert with_llm == ("_ℹ️ The quotes are in Indonesian, the language of the releases. For an "
+                        "answer written in English, choose the written answer (language model)._")
+    failed = {**english, "notice": "The model failed"}  # the LLM just failed: no pointer to it
+    assert "choose the written answer" not in reply_markdown(_turn("q", failed), "en", llm=True)
+    for quiet in ({**english, "mode": "llm"}, {**english, "question": "apa usulan deputi?"},
+                  {**REFUSAL, "question": "what is the 2031 budget?"}):
+        assert "ℹ️" not in reply_markdown(_turn("q", quiet), "en", llm=True)
+
+
+def test_an_unknown_publisher_is_left_out_not_shown_empty() -> None:
+    unknown = {**ANSWER_JSON, "citations": [{**ANSWER_JSON["citations"][0], "source": ""}]}
+    assert "· 2023-09-29\n" in answer_markdown(unknown, "id", quotes=True) + "\n"
+    assert "(2023-09-29)\n" in plain_text(unknown, "id")
+    assert "ev-source" not in evidence_html([unknown], "id", {})
 
 
 def test_chat_message_lists_sources_without_quotes() -> None:
@@ -226,16 +293,21 @@ def test_chat_message_lists_sources_without_quotes() -> None:
 
 
 def test_language_labels_cover_every_key_and_component() -> None:
-    assert set(TEXT["id"]) == set(TEXT["en"])
-    assert len(_labels("en", "x")) == len(_labels("id", "x")) == 27
+    assert set(TEXT["id"]) == set(TEXT["en"]) and set(GRADIO["id"]) == set(GRADIO["en"])
+    assert len(_labels("en", "x")) == len(_labels("id", "x")) == 30
 
 
-def _upload_handlers(tmp_path: Path, **limits: object) -> tuple[Handlers, Assistant]:
-    """Handlers over a real (fake-embedder) assistant."""
+def _assistant(tmp_path: Path, **limits: object) -> Assistant:
+    """A real (fake-embedder) assistant."""
     settings = Settings(index_dir=tmp_path / "index", embedder="fake",
                         upload_dir=tmp_path / "uploads", **limits)  # type: ignore[arg-type]
-    assistant = build_assistant(settings)
-    return Handlers(assistant), assistant
+    return build_assistant(settings)
+
+
+def _upload_handlers(tmp_path: Path, **limits: object) -> tuple[ReleaseHandlers, Assistant]:
+    """The Releases tab's handlers over a real (fake-embedder) assistant."""
+    assistant = _assistant(tmp_path, **limits)
+    return ReleaseHandlers(assistant), assistant
 
 
 def test_upload_refuses_too_many_files_with_a_clear_message(tmp_path: Path) -> None:
@@ -252,11 +324,12 @@ def test_upload_skips_files_over_the_size_limit(tmp_path: Path) -> None:
     handlers, assistant = _upload_handlers(tmp_path, upload_max_mb=0.001)
     small = write_release(tmp_path / "in", "kecil.txt", "Judul\n\nIsi.\n")
     large = write_release(tmp_path / "in", "besar laporan.txt", "x" * 5000)
-    results, *_ = handlers.upload([str(small), str(large)], "en", "",
-                                  progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    results, _, _, summary = handlers.upload([str(small), str(large)], "en", "",
+                                             progress=lambda *a, **k: None)  # type: ignore[arg-type]
     assert [Path(r.file).name for r in assistant.index.releases()] == ["kecil.txt"]
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["kecil.txt"]
-    (row,) = [r for r in results["data"] if r[0] == "besar_laporan.txt"]
+    assert results["visible"] and summary == "1 added, 0 updated, 0 unchanged, 1 failed."
+    (row,) = [r for r in results["value"]["data"] if r[0] == "besar_laporan.txt"]
     assert row[1] == "failed" and "upload limit of 0.001 MB" in row[2]
     assert "ASSISTANT_UPLOAD_MAX_MB" in row[2]
 
@@ -276,31 +349,36 @@ def test_file_rows_give_status_and_reason_per_file(tmp_path: Path) -> None:
 def test_thumbs_and_comment_append_feedback(tmp_path: Path) -> None:
     import gradio as gr
 
-    handlers, _ = _upload_handlers(tmp_path)
+    handlers = ConversationHandlers(_assistant(tmp_path))
     turns = [{"id": "t0", "question": ANSWER_JSON["question"], "answer": ANSWER_JSON,
               "history": []}]
     liked = gr.LikeData(None, {"index": 1, "value": "x", "liked": False})
     pending, row, status = handlers.like(turns, "id", liked, None)  # type: ignore[arg-type]
-    assert pending == {"turn": 0, "rating": "down"} and status.startswith("Terima kasih")
+    assert pending == {"turn": 0, "id": "t0", "rating": "down"}
+    assert status.startswith("Terima kasih")
     handlers.comment("sumber salah", pending, turns, "id", None)  # type: ignore[arg-type]
     rows = [json.loads(line) for line in handlers.feedback_file.read_text().splitlines()]
     assert [r["rating"] for r in rows] == ["down", "down"] and rows[1]["comment"] == "sumber salah"
     assert rows[0]["question"] == ANSWER_JSON["question"]
     assert rows[0]["citations"] == ANSWER_JSON["citations"]
     assert handlers.feedback_file == tmp_path / "index" / "feedback.jsonl"
+    # after the chat was cleared, a comment left open is not filed under another question
+    later = [{"id": "t1", "question": "lain", "answer": ANSWER_JSON, "history": []}]
+    assert handlers.comment("basi", pending, later, "id", None)[1]["visible"] is False  # type: ignore[arg-type]
+    assert len(handlers.feedback_file.read_text().splitlines()) == 2
 
 
 def test_copy_and_export_give_plain_text_and_markdown(tmp_path: Path) -> None:
     import gradio as gr
 
-    handlers, _ = _upload_handlers(tmp_path)
-    turns = [{"id": "t0", "question": "q", "answer": ANSWER_JSON, "history": []}]
+    handlers = ConversationHandlers(_assistant(tmp_path))
+    turns = [_turn("q", ANSWER_JSON), _turn("r", error="broken")]
     assert handlers.copy_text(turns, "id")["value"] == plain_text(ANSWER_JSON, "id")
     with pytest.raises(gr.Error):
         handlers.copy_text([], "en")
-    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
-    exported = Path(handlers.export(turns, messages, "id")["value"])
+    exported = Path(handlers.export(turns, "id")["value"])
     assert exported.suffix == ".md" and "## 1. q" in exported.read_text()
+    assert "## 2. r\n\n⚠️ broken" in exported.read_text()
 
 
 class _StreamingIndex:
@@ -332,8 +410,8 @@ class _StreamingAssistant:
 def test_respond_streams_what_the_answer_stage_yields(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", embedder="fake")
     fake = _StreamingAssistant(settings)
-    handlers = Handlers(fake)  # type: ignore[arg-type]
-    steps = list(handlers.respond("pertama?", [], [], "id", "", "", None))
+    handlers = ChatHandlers(fake)  # type: ignore[arg-type]
+    steps = list(handlers.respond("pertama?", [], "id", "", "", None))
     contents = [messages[-1]["content"] for messages, *_ in steps]
     assert contents[0] == "Mencari di siaran pers…"
     partial = contents[1:-1]
@@ -342,14 +420,15 @@ def test_respond_streams_what_the_answer_stage_yields(tmp_path: Path) -> None:
     messages, box, evidence, turns = steps[-1]
     assert "[1]" in contents[-1] and "**Sumber**" in contents[-1] and box == ""
     assert "ev-card" in evidence and "Seluruh isi." in evidence
-    list(handlers.respond("dan bagaimana?", messages, turns, "id", "", "", None))
+    list(handlers.respond("dan bagaimana?", turns, "id", "", "", None))
     assert fake.histories == [[], ["pertama?"]]
 
 
 def test_extractive_answer_arrives_whole_without_replay(tmp_path: Path) -> None:
-    handlers, assistant = _upload_handlers(tmp_path, refusal_threshold=0.0)
+    assistant = _assistant(tmp_path, refusal_threshold=0.0)
+    handlers = ChatHandlers(assistant)
     assistant.index.ingest([write_release(tmp_path / "in", "a.txt")])
-    steps = list(handlers.respond("rapat koordinasi stunting", [], [], "id", "", "", None))
+    steps = list(handlers.respond("rapat koordinasi stunting", [], "id", "", "", None))
     assert len(steps) == 2  # "searching…", then the finished answer: nothing replayed
     assert "[1]" in steps[-1][0][-1]["content"]
 
@@ -370,3 +449,15 @@ def test_unsupported_sentences_are_marked_and_stay_inert() -> None:
     fallback = {**ANSWER_JSON, "notice": f"The model failed {SCRIPT}"}
     shown = answer_markdown(fallback, "en")
     assert shown.startswith("_ℹ️ The model failed &lt;script&gt;") and "<script>" not in shown
+
+
+def test_a_bad_date_becomes_a_message_in_the_pages_language(tmp_path: Path) -> None:
+    assistant = _assistant(tmp_path)
+    assistant.index.ingest([write_release(tmp_path / "in", "a.txt")])
+    handlers = ChatHandlers(assistant)
+    *_, (messages, box, _, turns) = handlers.respond("rapat?", [], "id", "29/9/2023", "", None)
+    assert messages[-1]["content"].startswith("⚠️ Tanggal di kolom Sejak tidak terbaca: "
+                                              "“29/9/2023”. Tulis dengan format YYYY-MM-DD")
+    assert turns[0]["problem"] == {"key": "bad_date", "field": "since", "value": "29/9/2023"}
+    english, _ = handlers.relabel(turns, "en")
+    assert english[-1]["content"].startswith("⚠️ The Since date cannot be read")

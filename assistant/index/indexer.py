@@ -182,8 +182,7 @@ class Indexer:
             seen_files.add(file)
             for release in self._read(path, file, report):
                 seen_ids.add(release.id)
-                known = indexed.get(release.id)
-                if known and known.content_hash == release.content_hash:
+                if _unchanged(indexed.get(release.id), release):
                     report.unchanged.append(release.id)
                 else:
                     todo.append((release, file))
@@ -200,8 +199,7 @@ class Indexer:
         report = IngestReport()
         todo = []
         for release in releases:
-            known = indexed.get(release.id)
-            if known and known.content_hash == release.content_hash:
+            if _unchanged(indexed.get(release.id), release):
                 report.unchanged.append(release.id)
             else:
                 todo.append((release, release.source))
@@ -368,3 +366,10 @@ def write_manifest(index_dir: Path, state: IndexState) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
+
+
+def _unchanged(known: IndexedRelease | None, release: Release) -> bool:
+    """Already indexed as read now. The source is compared too: releases indexed before
+    sources named publishers kept their file path as source under the same content hash."""
+    return (known is not None and known.content_hash == release.content_hash
+            and known.source == release.source)

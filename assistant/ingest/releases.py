@@ -21,9 +21,9 @@ from assistant.ingest.formats import (
     check_text,
     decode,
     encoding_notes,
-    format_size,
     over_limit,
 )
+from assistant.ingest.meta import check_size, publisher, read_sidecar
 from assistant.text import extract_people, find_date, normalize, parse_date, split_paragraphs
 from assistant.types import Release
 
@@ -32,7 +32,6 @@ __all__ += ["load_file_partial", "read_file", "source_for"]
 __all__ += ["extract_people", "find_date", "parse_date"]  # re-exported from assistant.text
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"})
-_META_KEYS = ("title", "subtitle", "date", "url", "source", "people")
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -101,10 +100,10 @@ def _load(path: Path, limits: Limits) -> LoadedFile:
     data = _read_bytes(path, limits)
     if path.suffix.lower() == ".jsonl":
         return _load_jsonl(path, data, limits)
-    sidecar = _read_sidecar(path, limits)
+    sidecar = read_sidecar(path, limits)
     label = f"`{path.name}`: "
     draft = apply_meta(label, READERS[path.suffix.lower()](path, data, limits), sidecar)
-    release = _release(path, draft, sidecar)
+    release = _release(path, draft, limits, sidecar)
     _check_chunks(label, release, limits)
     return LoadedFile(source_for(path), (release,), notes=draft.notes)
 
@@ -116,19 +115,13 @@ def _read_bytes(path: Path, limits: Limits) -> bytes:
         raise IngestError(f"`{path.name}`: unsupported file type; convert it to one of {supported}")
     if not path.is_file():
         raise IngestError(f"`{path}`: file not found; check the path")
-    _check_size(path, path.stat().st_size, limits)
+    check_size(path, path.stat().st_size, limits)
     with path.open("rb") as file:
         data = file.read(limits.file_bytes + 1)  # the file may have grown since stat
-    _check_size(path, len(data), limits)
+    check_size(path, len(data), limits)
     if not data.strip():
         raise IngestError(f"`{path.name}`: empty file; add the release text or remove the file")
     return data
-
-
-def _check_size(path: Path, size: int, limits: Limits) -> None:
-    if size > limits.file_bytes:
-        limit = f"{format_size(limits.file_bytes)} file"
-        raise over_limit(f"`{path.name}`: ", format_size(size), limit, "MAX_FILE_MB")
 
 
 def _check_chunks(label: str, release: Release, limits: Limits) -> None:
@@ -142,34 +135,21 @@ def _check_chunks(label: str, release: Release, limits: Limits) -> None:
 # --- metadata, ids and hashes -------------------------------------------------------------
 
 
-def _read_sidecar(path: Path, limits: Limits) -> dict[str, Any]:
-    sidecar = path.with_name(path.name + ".meta.json")
-    if not sidecar.is_file():
-        return {}
-    _check_size(sidecar, sidecar.stat().st_size, limits)
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise IngestError(f"`{sidecar.name}`: invalid JSON ({error}); fix or delete it") from None
-    if not isinstance(meta, dict):
-        raise IngestError(f"`{sidecar.name}`: must be a JSON object with keys {_META_KEYS}")
-    return {key.lower(): value for key, value in meta.items()}
-
-
-def _release(path: Path, draft: Draft, extra: Any = None, rid: str = "") -> Release:
-    file_source = source_for(path)
+def _release(path: Path, draft: Draft, limits: Limits, extra: Any = None,
+             rid: str = "") -> Release:
+    source = publisher(draft.source, path, draft.url, limits)
     date = draft.date or find_date("\n".join(draft.paragraphs))
     people = draft.people or extract_people(draft.paragraphs)
-    fields: list[Any] = [draft.title, draft.subtitle, str(date), draft.url, draft.source]
+    fields: list[Any] = [draft.title, draft.subtitle, str(date), draft.url, source]
     fields.append(draft.paragraphs)
     fields.append(extra)
     fields.append([[person.name, person.role] for person in people])
     payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
     return Release(
-        id=rid or _short_hash(file_source),
+        id=rid or _short_hash(source_for(path)),
         title=draft.title,
         paragraphs=draft.paragraphs,
-        source=draft.source or file_source,
+        source=source,
         content_hash=hashlib.sha256(payload.encode()).hexdigest(),
         subtitle=draft.subtitle,
         date=date,
@@ -224,16 +204,12 @@ def _jsonl_release(path: Path, number: int, line: str, limits: Limits) -> Releas
     paragraphs = tuple(split_paragraphs(record["text"]))
     if not paragraphs:
         raise IngestError("'text' has no body text")
-    url = str(record.get("url") or "").strip()
-    draft = Draft(
-        title=normalize(record["title"]).strip(),
-        paragraphs=paragraphs,
-        url=url,
-        source=url or f"{source_for(path)}#L{number}",
-    )
+    draft = Draft(title=normalize(record["title"]).strip(), paragraphs=paragraphs,
+                  url=str(record.get("url") or "").strip())
     meta = {key: record.get(key) for key in ("subtitle", "date", "source", "people")}
     draft = apply_meta("", draft, meta)
     rid = re.sub(r"[^A-Za-z0-9_.-]", "_", str(record.get("id") or ""))
-    release = _release(path, draft, rid=rid or _short_hash(f"{source_for(path)}#{number}"))
+    release = _release(path, draft, limits,
+                       rid=rid or _short_hash(f"{source_for(path)}#{number}"))
     _check_chunks("", release, limits)
     return release

@@ -1,4 +1,6 @@
-"""Interface text of the web chat in Indonesian (the default) and English."""
+"""Interface text of the web chat in Indonesian (the default) and English: our own labels
+(TEXT), the labels Gradio draws itself (GRADIO, applied in the page's language by ui.js),
+and example questions."""
 
 from __future__ import annotations
 
@@ -49,6 +51,26 @@ TEXT: dict[str, dict[str, str]] = {
         "thinking": "Mencari di siaran pers…",
         "language": "Bahasa antarmuka",
         "unsupported": "tidak didukung sumber",
+        "empty_index": "Belum ada siaran pers di indeks. Untuk menambahkannya, buka tab "
+                       "**Siaran pers** dan unggah berkas (.txt, .md, .html, .pdf, .docx atau "
+                       ".jsonl), atau letakkan berkas di folder `corpus/` lalu jalankan "
+                       "`assistant ingest corpus/` (atau `make run`), dan kirim pertanyaan lagi.",
+        "since_name": "Sejak", "until_name": "Sampai",
+        "bad_date": "Tanggal di kolom {field} tidak terbaca: “{value}”. Tulis dengan format "
+                    "YYYY-MM-DD, misalnya 2023-09-29, atau kosongkan kolomnya.",
+        "filter_note": "Saringan aktif: {filters}. Jawabannya mungkin ada di siaran pers di luar "
+                       "saringan: kosongkan **Saring**, lalu tanya lagi.",
+        "filter_since": "sejak {date}", "filter_until": "sampai {date}",
+        "filter_sources": "sumber {sources}",
+        "quotes_language": "Kutipan berbahasa Indonesia, bahasa siaran pers.",
+        "written_answer": "Untuk jawaban yang ditulis dalam bahasa Inggris, pilih jawaban "
+                          "tertulis (model bahasa).",
+        "summary": "{added} ditambahkan, {updated} diperbarui, {unchanged} tidak berubah, "
+                   "{failed} gagal.",
+        "confirm_delete": "Hapus “{title}” dari indeks? Berkas unggahannya ikut dihapus; "
+                          "berkas di `corpus/` kembali pada `assistant ingest` berikutnya.",
+        "confirm_yes": "Ya, hapus", "confirm_no": "Batal",
+        "cite": "Sumber {n}", "example": "Contoh pertanyaan {n}: {text}",
     },
     "en": {
         "title": "Kemenko PMK Press Release Assistant",
@@ -93,8 +115,49 @@ TEXT: dict[str, dict[str, str]] = {
         "thinking": "Searching the releases…",
         "language": "Interface language",
         "unsupported": "not supported by the sources",
+        "empty_index": "There are no press releases in the index yet. To add some, open the "
+                       "**Releases** tab and upload files (.txt, .md, .html, .pdf, .docx or "
+                       ".jsonl), or put files in the `corpus/` folder and run "
+                       "`assistant ingest corpus/` (or `make run`), then ask again.",
+        "since_name": "Since", "until_name": "Until",
+        "bad_date": "The {field} date cannot be read: “{value}”. Write it as YYYY-MM-DD, "
+                    "for example 2023-09-29, or leave it empty.",
+        "filter_note": "Filters on: {filters}. The answer may be in releases outside them: "
+                       "clear the **Filters**, then ask again.",
+        "filter_since": "since {date}", "filter_until": "until {date}",
+        "filter_sources": "sources {sources}",
+        "quotes_language": "The quotes are in Indonesian, the language of the releases.",
+        "written_answer": "For an answer written in English, choose the written answer "
+                          "(language model).",
+        "summary": "{added} added, {updated} updated, {unchanged} unchanged, {failed} failed.",
+        "confirm_delete": "Delete “{title}” from the index? Its uploaded file is deleted too; "
+                          "a file in `corpus/` comes back on the next `assistant ingest`.",
+        "confirm_yes": "Yes, delete", "confirm_no": "Cancel",
+        "cite": "Source {n}", "example": "Example question {n}: {text}",
     },
 }
+
+# Gradio's own words, as we want them (its keys): given to Gradio as gr.I18n translations.
+# Gradio draws them once, in its locale of the moment, so ui.js also swaps any of them,
+# or of GRADIO_STOCK (Gradio's own en/id words), for the page's language.
+GRADIO: dict[str, dict[str, str]] = {
+    "id": {"chatbot.like": "Jawaban tepat", "chatbot.dislike": "Jawaban salah atau kurang",
+           "chatbot.clear": "Hapus percakapan", "chatbot.copy_message": "Salin pesan",
+           "chatbot.copied_message": "Pesan disalin",
+           # "upload_text.or" is ours: Gradio writes "- {common.or} -"
+           "upload_text.drop_file": "Letakkan File di Sini", "upload_text.or": "- atau -",
+           "upload_text.click_to_upload": "Klik untuk Mengunggah"},
+    "en": {"chatbot.like": "Good answer", "chatbot.dislike": "Wrong or incomplete answer",
+           "chatbot.clear": "Clear the conversation", "chatbot.copy_message": "Copy message",
+           "chatbot.copied_message": "Message copied",
+           "upload_text.drop_file": "Drop File Here", "upload_text.or": "- or -",
+           "upload_text.click_to_upload": "Click to Upload"},
+}
+GRADIO_STOCK = {
+    "chatbot.like": ["Like", "Suka"], "chatbot.dislike": ["Dislike", "Tidak Suka"],
+    "chatbot.clear": ["Clear", "Bersihkan obrolan"], "chatbot.copied_message": ["Copied message"],
+}
+SCRIPT_KEYS = ("chat", "cite", "example", "language")  # the labels ui.js sets itself
 
 EXAMPLES = {
     "id": ["Apa tiga prioritas yang disampaikan Joko Kusnanto?",
@@ -110,3 +173,9 @@ def t(lang: str, key: str, **values: object) -> str:
     """The interface text for key in lang (Indonesian when lang is unknown)."""
     text = TEXT.get(lang, TEXT[DEFAULT])[key]
     return text.format(**values) if values else text
+
+
+def script_labels() -> dict[str, object]:
+    """What ui.js labels, in every language ({n} and {text} filled in there)."""
+    return {"labels": {lang: {key: TEXT[lang][key] for key in SCRIPT_KEYS} for lang in TEXT},
+            "gradio": GRADIO, "stock": GRADIO_STOCK}

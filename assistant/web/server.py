@@ -37,7 +37,7 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     import gradio as gr
 
     from assistant.web.api import create_api, login_throttle
-    from assistant.web.ui import CSS, JS, THEME, create_app
+    from assistant.web.ui import CSS, I18N, JS, THEME, create_app
 
     settings = assistant.settings
     throttle = login_throttle(assistant)
@@ -47,7 +47,7 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
         auth=_page_login(users, throttle) if users else None,
         auth_message="Masuk dengan akun staf / Log in with your staff account",
         max_file_size=int(settings.upload_max_mb * 2**20),
-        theme=THEME, css=CSS, js=JS,
+        theme=THEME, css=CSS, js=JS, i18n=I18N,
     )
     app.add_middleware(SecurityHeaders)
     return app
