@@ -71,11 +71,10 @@ def doctor(env: dict[str, str], *args: str) -> tuple[int, dict]:
 
 def expected_chunks(corpus: Path) -> dict[str, int]:
     """Release id -> chunk count, as a clean ingest of the folder gives them."""
-    from assistant.ingest.releases.releases.chunk import chunk_release
-    from assistant.ingest.releases.releases.formats import Limits
-    from assistant.ingest.releases.releases.releases import discover, read_file
-
     from assistant.config import Settings
+    from assistant.ingest.chunk import chunk_release
+    from assistant.ingest.formats import Limits
+    from assistant.ingest.releases import discover, read_file
 
     settings = Settings()
     releases = [r for path in discover([corpus])

@@ -80,7 +80,7 @@ def lacking(assistant: Assistant, question: str, needle: str) -> int:
 
 @pytest.fixture(scope="module")
 def sentence_embedder(assistant: Assistant) -> Any:
-    return assistant.answerer.extractive.sentence_embedder  # type: ignore[attr-defined]
+    return assistant.answerer.gate.sentence_embedder  # type: ignore[attr-defined]
 
 
 def with_settings(assistant: Assistant, sentence_embedder: Any, **extra: Any) -> Assistant:
@@ -193,7 +193,7 @@ def test_model_failure_falls_back_to_the_extractive_answer_with_a_notice(
     assert answer.mode == "extractive" and not answer.refused
     assert reason in answer.notice and "The language model could not be used" in answer.notice
     assert answer.citations and all(s.supported for s in answer.sentences)
-    extractive = assistant.with_stage(assistant.answerer.extractive).ask(GUANGXI)  # type: ignore[attr-defined]
+    extractive = assistant.with_stage(assistant.answerer.gate).ask(GUANGXI)  # type: ignore[attr-defined]
     assert answer.text == extractive.text
     if reply.status == 500:
         assert llm.url.removesuffix("/v1") in answer.notice
@@ -285,7 +285,7 @@ def test_gguf_without_its_binding_says_how_to_install(tmp_path: Path,
 
 
 def test_no_llm_keeps_the_extractive_answer(assistant: Assistant) -> None:
-    plain = assistant.with_stage(assistant.answerer.extractive)  # type: ignore[attr-defined]
+    plain = assistant.with_stage(assistant.answerer.gate)  # type: ignore[attr-defined]
     answer = plain.ask(GUANGXI)
     assert answer.mode == "extractive" and answer.model == "" and answer.sentences
     assert all(s.supported and len(s.citations) == 1 for s in answer.sentences)

@@ -11,7 +11,7 @@ from assistant.answer.decision import Decision, sigmoid
 from assistant.answer.extractive import ExtractiveAnswerer, fixed
 from assistant.answer.question import Question
 from assistant.answer.reader import Reader, span_scores, whole_words
-from assistant.answer.readeranswer import Policy, ReaderAnswerer, choose, lead_of
+from assistant.answer.readeranswer import Policy, Quoting, ReaderAnswerer, choose, lead_of
 from assistant.index.embed import FakeEmbeddings
 from assistant.types import Answer, Chunk, Hit
 from tests.readerfakes import ScriptedEngine
@@ -64,12 +64,12 @@ def test_a_figure_question_leads_with_a_span_holding_a_figure() -> None:
 def test_other_sentences_join_within_the_margin_once_each() -> None:
     question = Question("Di kota mana CAEXPO ke-20 digelar?")
     readings = read({"Nanning": 4.0, "Jakarta": 1.0}, question.text, EXPO, WRONG, AGAIN, EXPO)
-    choice = choose(question, readings, margin=2.0, max_sentences=3)
+    choice = choose(question, readings, Quoting(margin=2.0, max_sentences=3))
     assert choice is not None
     quoted = [q.text for q in choice.quotes]
     assert quoted[0].startswith("Guangxi menggelar") and AGAIN in quoted
     assert len(quoted) == len(set(quoted)) == 2  # the repeated passage is quoted once
-    assert [q.text for q in choose(question, readings, 2.0, 1).quotes] == quoted[:1]
+    assert [q.text for q in choose(question, readings, Quoting(margin=2.0, max_sentences=1)).quotes] == quoted[:1]
 
 
 def _answerer(script: dict[str, float], decision: Decision, override: float | None = None
@@ -117,8 +117,13 @@ def test_the_decision_weighs_retrieval_and_extractive_evidence() -> None:
 def test_policy_reads_the_record_and_falls_back_to_answerability() -> None:
     stored = {"decision": {"weights": {"span": 0.5}, "bias": -1.0,
                            "thresholds": {"id": 0.4, "en": 0.3}},
-              "answer": {"margin": 1.5, "max_sentences": 1}}
+              "answer": {"id": {"margin": 1.5, "max_sentences": 1},
+                         "en": {"lead_retrieval": 8.0, "max_sentences": 3}}}
     policy = Policy.from_record(stored)
-    assert (policy.margin, policy.max_sentences) == (1.5, 1)
+    assert policy.quoting_for("id") == Quoting(margin=1.5, max_sentences=1)
+    assert policy.quoting_for("en") == Quoting(lead_retrieval=8.0, max_sentences=3)
+    assert policy.quoting_for("xx") == policy.quoting_for("id")  # unknown: the Indonesian one
+    flat = Policy.from_record({"answer": {"margin": 2.0, "max_sentences": 2}})  # older record
+    assert flat.quoting_for("en") == Quoting(margin=2.0, max_sentences=2)
     assert policy.threshold_for("en") == 0.3 and policy.threshold_for("xx") == 0.4
     assert Policy.from_record({}).decision.weights == {"answerable": 1.0}

@@ -141,11 +141,11 @@ def signals(question: Question, readings: Sequence[Reading], choice: Choice,
 
 @dataclass(frozen=True)
 class Policy:
-    """How the reader's answer is chosen and decided: the decision, the quoting, and a
-    threshold override for every language (None: the decision's per language)."""
+    """How the reader's answer is chosen and decided: the decision, the quoting of each
+    language, and a threshold override for every language (None: the decision's)."""
 
     decision: Decision
-    quoting: Quoting = Quoting()  # noqa: RUF009 - frozen, shared safely
+    quoting: Mapping[str, Quoting] = dataclasses.field(default_factory=dict)
     threshold: float | None = None
 
     def threshold_for(self, language: str) -> float:
@@ -153,11 +153,18 @@ class Policy:
         return self.threshold if self.threshold is not None else \
             self.decision.threshold(language)
 
+    def quoting_for(self, language: str) -> Quoting:
+        """The language's quoting, else the Indonesian one, else the defaults."""
+        return self.quoting.get(language) or self.quoting.get("id") or Quoting()
+
     @classmethod
     def from_record(cls, record: Mapping[str, Any], threshold: float | None = None) -> Policy:
         """The policy stored in the reader's record (defaults where it stores none)."""
-        return cls(Decision.from_record(record), Quoting.from_record(record.get("answer") or {}),
-                   threshold)
+        stored = record.get("answer") or {}
+        per_language = stored if all(isinstance(v, Mapping) for v in stored.values()) \
+            else {"id": stored}
+        quoting = {lang: Quoting.from_record(q) for lang, q in per_language.items() if q}
+        return cls(Decision.from_record(record), quoting, threshold)
 
 
 def decide(request: AnswerRequest, readings: Sequence[Reading], gate: Answer, policy: Policy,
@@ -165,7 +172,7 @@ def decide(request: AnswerRequest, readings: Sequence[Reading], gate: Answer, po
     """The answer from the readings of the request's passages and the extractive answer to
     the same request: the chosen sentences, cited, or the refusal."""
     question = request.question
-    choice = choose(question, readings, policy.quoting)
+    choice = choose(question, readings, policy.quoting_for(question.language))
     if choice is None:
         return refuse(question, 0.0, mode, request.hits, {"typed_spans": 0.0})
     values = features(signals(question, readings, choice, request, gate))
