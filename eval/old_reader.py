@@ -27,8 +27,13 @@ def main() -> None:
     """Answer every collected request with the old reader."""
     run, cache = Path(sys.argv[1]), Path(sys.argv[2])
     reader = ReaderAnswerer(lambda: load_reader(cache), 3)
-    rows = [json.loads(line) for line in (run / "rows.jsonl").read_text().splitlines()]
-    with open(run / "answers-old-reader.jsonl", "w", encoding="utf-8") as out:
+    path = run / "answers-old-reader.jsonl"
+    done = {(r["set"], r["id"]) for r in map(json.loads, path.read_text().splitlines()
+                                             if path.is_file() else []) if r}
+    # the report table shows report halves only; answers already written are kept (resume)
+    rows = [r for r in map(json.loads, (run / "rows.jsonl").read_text().splitlines())
+            if r["half"] == "report" and (r["set"], r["id"]) not in done]
+    with open(path, "a", encoding="utf-8") as out:
         for n, row in enumerate(rows):
             hits = {h["id"]: Hit(Chunk(h["id"], h["release_id"], h["text"], h["para_start"],
                                        h["para_end"], h["char_start"], h["char_end"],

@@ -129,18 +129,20 @@ def retrieve_row(assistant: Any, judge: Judge, q: EvalQuestion, name: str,
     return row, request
 
 
-def read_row(reader: Reader, row: dict[str, Any], request: AnswerRequest) -> dict[str, Any]:
-    """The reader's readings of the answered passages (timed) and of the rest of the top 10."""
+def read_row(reader: Reader, row: dict[str, Any], request: AnswerRequest, rest: bool = True
+             ) -> dict[str, Any]:
+    """The reader's readings of the answered passages (timed) and, for the rerank, of the
+    rest of the top 10."""
     question, hits = row["question"], [hit_of(h) for h in row["hits"]]
     answered = request.hits[:READ]
     began = time.perf_counter()
     first = reader.read(question, answered)
     ms = (time.perf_counter() - began) * 1000
     ids = {h.chunk.id for h in answered}
-    rest = reader.read(question, [h for h in hits if h.chunk.id not in ids])
+    others = reader.read(question, [h for h in hits if h.chunk.id not in ids]) if rest else []
     return {"id": row["id"], "set": row["set"], "read_ms": round(ms, 1),
             "answered": [reading_row(r) for r in first],
-            "rest": [reading_row(r) for r in rest]}
+            "rest": [reading_row(r) for r in others]}
 
 
 def reader_of(args: argparse.Namespace) -> Reader:
@@ -172,13 +174,14 @@ def warm(reader: Reader) -> Reader:
 
 
 def read(args: argparse.Namespace) -> None:
-    """Read the collected retrievals again with another model."""
+    """Read the collected retrievals again with another model (a training checkpoint reads
+    only the answered passages: the rerank is measured for the shipped model)."""
     reader = warm(reader_of(args))
     rows = load_rows(args.run)
     with open(args.run / f"readings-{args.name}.jsonl", "w", encoding="utf-8") as out:
         for row in _progress(rows, args.name):
             request = request_of(row)
-            out.write(json.dumps(read_row(reader, row, request)) + "\n")
+            out.write(json.dumps(read_row(reader, row, request, not args.checkpoint)) + "\n")
 
 
 # ---------------------------------------------------------------- rows <-> objects
@@ -445,7 +448,7 @@ def summary(group: str, answerer: str, rows: Sequence[dict[str, Any]],
     shorts = [(r.get("short") or "", c.q.answers) for r, c in kept if not r["refused"]]
     has_short = any(r.get("short") is not None for r in rows)
     return {
-        "group": group, "answerer": answerer, "questions": len(rows),
+        "group": group, "answerer": answerer, **provenance(answerer), "questions": len(rows),
         "unanswerable": answerable.count(False),
         "short_em": _mean([float(bool(s) and metrics.normalize_answer(s) in
                                  {metrics.normalize_answer(a) for a in answers})
@@ -518,9 +521,27 @@ def _pct(values: Sequence[float], q: int) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
 
 
-COLUMNS = ("group", "answerer", "questions", "unanswerable", "short_em", "short_f1",
-           "contains_answer", "citation_precision", "refusal_precision", "refusal_recall",
-           "refusal_f1", "wrong_refusals", "p50_ms", "p95_ms")
+COLUMNS = ("group", "answerer", "fitted on", "chosen on", "reported on", "questions",
+           "unanswerable", "short_em", "short_f1", "contains_answer", "citation_precision",
+           "refusal_precision", "refusal_recall", "refusal_f1", "wrong_refusals", "p50_ms",
+           "p95_ms")
+# what each answerer's parts were fitted and chosen on (every row is reported on report halves)
+PROVENANCE = {
+    "extractive": ("sample set (sentence weights); IDK-MRC valid + xling, both halves "
+                   "(refusal model and its 0.32 threshold): training figures there",
+                   "IDK-MRC valid + xling (threshold 0.32, cross-validated)"),
+    "old reader": ("train splits, 1/5 of questions, 3 of 12 layers",
+                   "valid samples, both halves (thresholds, retrieval weight)"),
+    "reader alone": ("train splits (network)", "fit halves (quoting, thresholds)"),
+    "combined": ("train splits (network); fit halves (decision weights)",
+                 "fit halves (quoting, thresholds)"),
+}
+
+
+def provenance(answerer: str) -> dict[str, str]:
+    """The fitted-on, chosen-on and reported-on cells of an answerer's rows."""
+    fitted, chosen = next(v for k, v in PROVENANCE.items() if answerer.startswith(k))
+    return {"fitted on": fitted, "chosen on": chosen, "reported on": "report halves"}
 
 
 def markdown(table: Sequence[dict[str, Any]]) -> str:
