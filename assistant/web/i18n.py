@@ -71,6 +71,11 @@ TEXT: dict[str, dict[str, str]] = {
                           "berkas di `corpus/` kembali pada `assistant ingest` berikutnya.",
         "confirm_yes": "Ya, hapus", "confirm_no": "Batal",
         "cite": "Sumber {n}", "example": "Contoh pertanyaan {n}: {text}",
+        "answer_mode": "Jenis jawaban", "mode_llm": "Jawaban tertulis (model bahasa)",
+        "mode_quoted": "Kutipan kalimat",
+        "produced_llm": "Mode: jawaban tertulis · model {model}",
+        "produced_extractive": "Mode: kutipan kalimat",
+        "produced_reader": "Mode: kutipan kalimat (pembaca terlatih)",
     },
     "en": {
         "title": "Kemenko PMK Press Release Assistant",
@@ -134,6 +139,11 @@ TEXT: dict[str, dict[str, str]] = {
                           "a file in `corpus/` comes back on the next `assistant ingest`.",
         "confirm_yes": "Yes, delete", "confirm_no": "Cancel",
         "cite": "Source {n}", "example": "Example question {n}: {text}",
+        "answer_mode": "Answer mode", "mode_llm": "Written answer (language model)",
+        "mode_quoted": "Quoted sentences",
+        "produced_llm": "Mode: written answer · model {model}",
+        "produced_extractive": "Mode: quoted sentences",
+        "produced_reader": "Mode: quoted sentences (trained reader)",
     },
 }
 
@@ -173,6 +183,11 @@ def t(lang: str, key: str, **values: object) -> str:
     """The interface text for key in lang (Indonesian when lang is unknown)."""
     text = TEXT.get(lang, TEXT[DEFAULT])[key]
     return text.format(**values) if values else text
+
+
+def mode_choices(lang: str, modes: list[str]) -> list[tuple[str, str]]:
+    """The answer-mode switch's choices in lang: (label, mode) for each mode offered."""
+    return [(t(lang, "mode_llm" if mode == "llm" else "mode_quoted"), mode) for mode in modes]
 
 
 def script_labels() -> dict[str, object]:
