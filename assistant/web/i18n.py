@@ -15,7 +15,8 @@ TEXT: dict[str, dict[str, str]] = {
         "intro_llm": "Jawaban ditulis model bahasa hanya dari siaran pers; setiap kalimat "
                      "diberi nomor sumber [n] dan diperiksa terhadap sumbernya (⚠ menandai "
                      "kalimat yang tidak didukung sumber). Klik atau arahkan kursor ke [n] "
-                     "untuk melihat sumbernya.",
+                     "untuk melihat sumbernya. Pilih **Kutipan kalimat** di bawah kotak "
+                     "pertanyaan untuk kalimat asli siaran pers.",
         "tab_chat": "Tanya", "tab_releases": "Siaran pers",
         "chat": "Percakapan", "placeholder": "Tulis pertanyaan…", "send": "Kirim",
         "filters": "Saring", "since": "Sejak (YYYY-MM-DD)", "until": "Sampai (YYYY-MM-DD)",
@@ -84,7 +85,8 @@ TEXT: dict[str, dict[str, str]] = {
         "intro_llm": "Answers are written by a language model from the press releases only; "
                      "every sentence carries a source number [n] and is checked against its "
                      "source (⚠ marks a sentence the sources do not support). Click or hover "
-                     "over [n] to see its source.",
+                     "over [n] to see its source. Choose **Quoted sentences** below the "
+                     "question box for the releases' own sentences.",
         "tab_chat": "Ask", "tab_releases": "Releases",
         "chat": "Conversation", "placeholder": "Type a question…", "send": "Send",
         "filters": "Filters", "since": "Since (YYYY-MM-DD)", "until": "Until (YYYY-MM-DD)",
