@@ -79,6 +79,14 @@ def test_chat_endpoint_renders_answer_and_sources(sample_client: Client) -> None
     assert "> [1] " in sources and "jaminan sosial" in sources
 
 
+def test_endpoints_take_the_answer_mode_and_say_it(sample_client: Client) -> None:
+    quoted = sample_client.predict(QUESTION, "", "", "extractive", api_name="/ask")
+    assert (quoted["mode"], quoted["model"]) == ("extractive", None) and quoted["citations"]
+    assert sample_client.predict(QUESTION, api_name="/chat").endswith("_Mode: kutipan kalimat_")
+    with pytest.raises(AppError, match="need a language model.*ASSISTANT_LLM"):
+        sample_client.predict(QUESTION, "", "", "llm", api_name="/ask")
+
+
 def test_date_filter_excludes_the_release(sample_client: Client) -> None:
     result = sample_client.predict(QUESTION, "2024-01-01", "", api_name="/ask")
     assert result["refused"] and result["citations"] == []
