@@ -104,14 +104,23 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
               help="Passages to read (default 5).")
 @click.option("--since", callback=_date, help="Only releases on or after this date (YYYY-MM-DD).")
 @click.option("--until", callback=_date, help="Only releases on or before this date (YYYY-MM-DD).")
+@click.option("--mode", "answer_mode", type=click.Choice(["extractive", "reader", "llm"]),
+              default=None, help="llm: a written answer (needs ASSISTANT_LLM); extractive "
+                                 "(or reader): quoted sentences. Default: llm when "
+                                 "ASSISTANT_LLM is set.")
 def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
-        until: dt.date | None) -> None:
-    """Answer QUESTION (Indonesian or English) from the indexed releases."""
+        until: dt.date | None, answer_mode: str | None) -> None:
+    """Answer QUESTION (Indonesian or English) from the indexed releases.
+
+    The JSON's `mode` and `model` (and, without --json, the `answered by` line on stderr)
+    say what produced the answer.
+    """
     from assistant.schema import to_json
 
     assistant = _build()
     try:
-        answer = assistant.ask(question, k=k, since=since, until=until)
+        answer = assistant.ask(question, k=k, since=since, until=until,
+                               answer_mode=answer_mode)
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -119,6 +128,8 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
         return
     if answer.notice:
         click.echo(f"note: {answer.notice}", err=True)
+    click.echo(f"answered by: {answer.mode}" + (f" ({answer.model})" if answer.model else ""),
+               err=True)
     click.echo(" ".join(
         s.text + "".join(f" [{n}]" for n in s.citations)
         + ("" if s.supported else " (⚠ not supported by the sources)")

@@ -31,3 +31,7 @@ class QuestionError(AssistantError):
 
 class ModelSetupError(AssistantError):
     """The local LLM cannot be assembled: a part package is missing or corrupted."""
+
+
+class AnswerModeError(AssistantError):
+    """A question asks for an answer mode this assistant does not offer."""

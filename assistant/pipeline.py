@@ -1,8 +1,12 @@
 """Composition root: build(settings) picks the concrete parts; Assistant.ask composes them.
 
 A question flows: follow-up rewrite (followup.py, or an LLM's condensation) -> retrieval
-(retrieve.py) -> the answer stage (answer.py, any `Answerer`: extractive, or generate.py's
-LLM answerer when ASSISTANT_LLM is set). A release flows through the indexer (index.py).
+(retrieve.py) -> the answer stage (any `Answerer`: extractive or the reader, or llm.py's LLM
+answerer when ASSISTANT_LLM is set). A release flows through the indexer (index.py).
+
+With ASSISTANT_LLM the assistant offers two answer modes, built once here: the written
+answer (the LLM answerer and its condensing rewriter, the default) and the quoted sentences
+(its gate, extractive or reader, with the rule rewriter); each question may ask for either.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from assistant.answer.followup import Rewriter, RuleRewriter
 from assistant.answer.question import Question
 from assistant.answer.refusal import DEFAULT_REFUSAL_THRESHOLD
 from assistant.config import Settings
-from assistant.errors import ConfigError, QuestionError, StoreError
+from assistant.errors import AnswerModeError, ConfigError, QuestionError, StoreError
 from assistant.index.doctor import Evidence, gather
 from assistant.index.embed import CachedEmbeddings, Embedder, make_embedder
 from assistant.index.indexer import MANIFEST_NAME, Indexer
@@ -35,6 +39,19 @@ Thresholds = Callable[[str], float | None]  # answerer name -> its refusal thres
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One answer mode: its answerer and the follow-up rewriter that goes with it."""
+
+    answerer: Answerer
+    rewriter: Rewriter
+
+    @property
+    def mode(self) -> str:
+        """What its answers report as Answer.mode ("extractive", "reader", "llm")."""
+        return self.answerer.mode
+
+
+@dataclass(frozen=True)
 class Retrieval:
     """What retrieval found for one question: the query it searched with and the ranking."""
 
@@ -43,20 +60,47 @@ class Retrieval:
     query_vector: list[float]
     ranking: tuple[Hit, ...]
     timings_ms: dict[str, float]
+    standalone: bool = False  # query is a whole question to answer (an LLM's condensation)
 
 
 class Assistant:
-    """Answers questions from the index: rewrite a follow-up, retrieve, answer."""
+    """Answers questions from the index: rewrite a follow-up, retrieve, answer.
+
+    answerer and rewriter make the default answer mode; others are the further modes a
+    question may ask for by name (answer_mode), built once by `build`.
+    """
 
     def __init__(self, settings: Settings, index: Indexer, retriever: Retriever,
-                 answerer: Answerer, embedder: Embedder, rewriter: Rewriter | None = None
-                 ) -> None:
+                 answerer: Answerer, embedder: Embedder, rewriter: Rewriter | None = None,
+                 others: Sequence[Stage] = ()) -> None:
         self.settings = settings
         self.index = index
         self.retriever = retriever
         self.answerer = answerer
         self.embedder = embedder
         self.rewriter = rewriter or RuleRewriter()
+        default = Stage(self.answerer, self.rewriter)
+        self.stages = {stage.mode: stage for stage in (default, *others)}
+
+    @property
+    def modes(self) -> list[str]:
+        """The answer modes a question may ask for, the default first."""
+        return list(self.stages)
+
+    def stage(self, answer_mode: str | None = None) -> Stage:
+        """The answer stage of a mode (None: the default); a mode not offered is an error
+        that says which are."""
+        if answer_mode is None:
+            return next(iter(self.stages.values()))
+        if answer_mode in self.stages:
+            return self.stages[answer_mode]
+        if answer_mode == "llm":
+            raise AnswerModeError(
+                "written answers (mode llm) need a language model, and none is configured: "
+                "set ASSISTANT_LLM (e.g. ASSISTANT_LLM=local, see `assistant llm setup`) and "
+                f"restart, or ask in mode {self.modes[0]}")
+        raise AnswerModeError(f"this assistant does not answer in mode {answer_mode!r}: ask in "
+                              f"mode {' or '.join(self.modes)}")
 
     def with_stage(self, answerer: Answerer, rewriter: Rewriter | None = None) -> Assistant:
         """The same index and retrieval with another answer stage (evaluation compares)."""
@@ -64,25 +108,29 @@ class Assistant:
                          rewriter)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = Filters(),  # noqa: B008
-                 mode: Mode = "hybrid", history: Sequence[str] = ()) -> Retrieval:
-        """The k best passages for the question (a follow-up is read with its history)."""
+                 mode: Mode = "hybrid", history: Sequence[str] = (),
+                 answer_mode: str | None = None) -> Retrieval:
+        """The k best passages for the question (a follow-up is read with its history, by
+        the rewriter of the answer mode)."""
         check_question(question, history, self.settings)
+        rewriter = self.stage(answer_mode).rewriter
         self.index.refresh()
         self.index.check_embedder()
         start = time.perf_counter()
-        query = self.rewriter.rewrite(question, history)
+        query = rewriter.rewrite(question, history)
         vector = self.embedder.embed_query(query)
         embedded = time.perf_counter()
         hits = self.retriever.search(query, k or self.settings.top_k, filters, mode,
                                      query_vector=vector)
         return Retrieval(question, query, vector, tuple(hits),
-                         {"embed": _ms(start, embedded), "retrieve": _ms(embedded)})
+                         {"embed": _ms(start, embedded), "retrieve": _ms(embedded)},
+                         rewriter.standalone)
 
     def request(self, retrieval: Retrieval, k: int | None = None) -> AnswerRequest:
         """What the answer stage gets for a retrieval (its top k passages)."""
         hits = retrieval.ranking[: k or self.settings.top_k]
         vector = retrieval.query_vector
-        if retrieval.query != retrieval.question and hits and not self.rewriter.standalone:
+        if retrieval.query != retrieval.question and hits and not retrieval.standalone:
             # a follow-up is answered from the conversation's release (the best hit of the
             # question read with its context), scored against the question as asked
             vector = self.embedder.embed_query(retrieval.question)
@@ -93,23 +141,25 @@ class Assistant:
         evidence = IndexEvidence(vector, self.index.lexical.idf,
                                  self.index.sentence_vectors([h.chunk.id for h in hits]))
         return AnswerRequest(Question(retrieval.question), hits, releases, evidence,
-                             retrieval.query if self.rewriter.standalone else "")
+                             retrieval.query if retrieval.standalone else "")
 
     def ask_stream(self, question: str, k: int | None = None, since: dt.date | None = None,
                    until: dt.date | None = None, mode: Mode = "hybrid",
                    history: Sequence[str] = (), sources: Collection[str] | None = None,
-                   depth: int | None = None) -> Iterator[AnswerEvent]:
+                   depth: int | None = None, answer_mode: str | None = None
+                   ) -> Iterator[AnswerEvent]:
         """ask() as it is produced: answer text as the answer stage yields it, then the Answer.
 
         depth: retrieve this many passages (for evaluation) and answer from the top k.
         """
         start = time.perf_counter()
+        answerer = self.stage(answer_mode).answerer
         retrieval = self.retrieve(question, max(k or self.settings.top_k, depth or 0),
-                                  Filters.of(since, until, sources), mode, history)
+                                  Filters.of(since, until, sources), mode, history, answer_mode)
         request = self.request(retrieval, k)
         mark = time.perf_counter()
         first: float | None = None  # time to the first text (the whole answer, extractive)
-        for event in self.answerer.stream(request):
+        for event in answerer.stream(request):
             if isinstance(event, Answer):
                 total = _ms(start)
                 timings = {**event.timings_ms, **retrieval.timings_ms, "answer": _ms(mark),
@@ -124,13 +174,16 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, since: dt.date | None = None,
             until: dt.date | None = None, mode: Mode = "hybrid", history: Sequence[str] = (),
-            sources: Collection[str] | None = None, depth: int | None = None) -> Answer:
+            sources: Collection[str] | None = None, depth: int | None = None,
+            answer_mode: str | None = None) -> Answer:
         """Answer a question from the indexed releases, with citations, or refuse.
 
         history: the conversation's earlier questions, oldest first; a follow-up question is
         retrieved with their context. sources: only releases from these sources.
+        answer_mode: one of `modes` ("extractive" quotes, "llm" writes); None: the default.
         """
-        events = self.ask_stream(question, k, since, until, mode, history, sources, depth)
+        events = self.ask_stream(question, k, since, until, mode, history, sources, depth,
+                                 answer_mode)
         final = [e for e in events if isinstance(e, Answer)]
         return final[-1]
 
@@ -177,17 +230,26 @@ def build(settings: Settings | None = None, embedding_cache: Path | None = None)
     store, lexical = open_index(settings)
     index = Indexer(settings, store, index_embedder, lexical)
     retriever = Retriever(store, lexical, embedder, lexical_weight=settings.lexical_weight)
-    answerer, rewriter = answer_stage(settings, sentence_embedder, index_dir / "models",
-                                      index.answerer_threshold)
-    return Assistant(settings, index, retriever, answerer, embedder, rewriter)
+    default, *others = answer_stages(settings, sentence_embedder, index_dir / "models",
+                                     index.answerer_threshold)
+    return Assistant(settings, index, retriever, default.answerer, embedder, default.rewriter,
+                     others)
 
 
 def answer_stage(settings: Settings, sentence_embedder: Embeddings,
                  model_cache: Path | None = None, thresholds: Thresholds | None = None
                  ) -> tuple[Answerer, Rewriter]:
-    """The configured answerer and follow-up rewriter: extractive or the trained reader
-    (ASSISTANT_ANSWERER) with the rule rewriter; with ASSISTANT_LLM, the LLM answerer with
-    that answerer as its gate and fallback, and the LLM's condensation.
+    """The configured answerer and follow-up rewriter (the first of `answer_stages`)."""
+    default = answer_stages(settings, sentence_embedder, model_cache, thresholds)[0]
+    return default.answerer, default.rewriter
+
+
+def answer_stages(settings: Settings, sentence_embedder: Embeddings,
+                  model_cache: Path | None = None, thresholds: Thresholds | None = None
+                  ) -> list[Stage]:
+    """Every answer mode the settings offer, the default first: extractive or the trained
+    reader (ASSISTANT_ANSWERER) with the rule rewriter; with ASSISTANT_LLM, first the LLM
+    answerer with that answerer as its gate and fallback, and the LLM's condensation.
 
     thresholds: the refusal threshold override of an answerer by name (a setting, or
     calibrated into the index), None for its own default.
@@ -196,8 +258,9 @@ def answer_stage(settings: Settings, sentence_embedder: Embeddings,
     thresholds = thresholds or (lambda _name: None)
     model_cache = model_cache or Path(settings.index_dir) / "models"
     gate = make_answerer(settings, sentence_embedder, model_cache, thresholds)
+    quoted = Stage(gate, RuleRewriter())
     if not settings.llm:
-        return gate, RuleRewriter()
+        return [quoted]
     from assistant.answer import llm as generate
     from assistant.answer.verify import Verifier
 
@@ -207,7 +270,8 @@ def answer_stage(settings: Settings, sentence_embedder: Embeddings,
                                     generate.model_name(settings), settings.unsupported,
                                     generate.where(settings), settings.llm_api_key,
                                     generate.prompt_style(settings, sentence_embedder))
-    return answerer, generate.LLMRewriter(chat_model, settings.max_question_chars)
+    written = Stage(answerer, generate.LLMRewriter(chat_model, settings.max_question_chars))
+    return [written, quoted]
 
 
 def open_index(settings: Settings) -> tuple[ChromaStore, LexicalIndex]:

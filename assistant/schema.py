@@ -44,8 +44,10 @@ class AnswerOut(BaseModel):
         None, description="the answer alone (a name, date, place, figure); null when none")
     citations: list[CitationOut]
     timings_ms: dict[str, float]
-    mode: str = Field("extractive", description="extractive (quoted) or llm (generated)")
-    model: str | None = Field(None, description="the LLM that wrote the answer")
+    mode: str = Field("extractive", description="what produced the answer: extractive or "
+                                                "reader (quoted sentences), llm (written by "
+                                                "`model`)")
+    model: str | None = Field(None, description="the LLM that wrote the answer (null: quoted)")
     sentences: list[SentenceOut] = Field(default_factory=list)
     notice: str | None = Field(None, description="why the answer falls back (LLM failed)")
 
@@ -101,6 +103,9 @@ class HealthOut(BaseModel):
     generation: str = Field(description="the index version this process serves")
     store: str
     llm: str | None = Field(None, description="the LLM that writes answers (null: extractive)")
+    modes: list[str] = Field(default_factory=list,
+                             description="the answer modes a question may ask for (the `mode` "
+                                         "of /api/ask), the default first")
 
 
 class CheckOut(BaseModel):

@@ -105,6 +105,19 @@ def test_invalid_requests_say_what_is_wrong(url: str, body: dict, status: int) -
     assert response.status_code == status and response.json()["detail"]
 
 
+def test_without_a_model_written_answers_are_refused_with_how_to_get_one(url: str) -> None:
+    for path in ("/api/ask", "/api/ask/stream"):
+        response = httpx.post(f"{url}{path}", json={"question": GUANGXI, "mode": "llm"},
+                              timeout=60)
+        assert response.status_code == 400, response.text
+        detail = response.json()["detail"]
+        assert "need a language model" in detail and "ASSISTANT_LLM" in detail
+        assert "ask in mode extractive" in detail
+    quoted = _ask(url, question=GUANGXI, mode="extractive")
+    assert quoted["mode"] == "extractive" and quoted["model"] is None and quoted["citations"]
+    assert httpx.get(f"{url}/api/health", timeout=30).json()["modes"] == ["extractive"]
+
+
 def test_releases_lists_the_index(url: str) -> None:
     releases = httpx.get(f"{url}/api/releases", timeout=30).json()
     assert [r["date"] for r in releases] == ["2023-10-02", "2023-09-29", "2023-08-10"]

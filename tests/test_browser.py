@@ -493,3 +493,44 @@ def test_streamed_llm_answer_marks_its_unsupported_sentence(page, llm_url: str, 
     assert "…" not in answer.inner_text()
     quotes = page.locator("#evidence .ev-turn:not([hidden]) .ev-passage mark").all_inner_texts()
     assert any("Warsito" in q for q in quotes)
+
+
+def test_the_mode_switch_gets_a_written_answer_with_citations(page, llm_url: str, llm) -> None:  # type: ignore[no-untyped-def]
+    from tests.llm_server import Reply
+
+    _open(page, llm_url)
+    switch = page.locator("#answer-mode")
+    assert switch.is_visible() and switch.get_by_text("Jenis jawaban").count() == 1
+    written = switch.get_by_label("Jawaban tertulis (model bahasa)")
+    quoted = switch.get_by_label("Kutipan kalimat")
+    assert written.is_checked()  # with a model, written answers are the default
+    quoted.check()
+    _ask(page, GUANGXI)
+    answer = _last_answer(page).inner_text()
+    assert "Warsito" in answer and "Mode: kutipan kalimat" in answer
+    assert llm.received == []  # quoting never called the model
+    written.check()
+    # in the conversation, the model first condenses the question, then writes the answer
+    llm.script(GUANGXI, Reply("Deputy Warsito hoped that Indonesia and China would explore "
+                              "cooperation in vocational education and training (TVET) [1].",
+                              chunk_delay=0.02))
+    _ask(page, GUANGXI)
+    answer = _last_answer(page)
+    assert "Deputy Warsito hoped" in answer.inner_text()
+    assert "Mode: jawaban tertulis · model test-model" in answer.inner_text()
+    assert answer.locator(".cite-ref").count() >= 1 and len(llm.received) == 2
+    quotes = page.locator("#evidence .ev-turn:not([hidden]) .ev-passage mark").all_inner_texts()
+    assert any("Warsito" in q for q in quotes)
+    # in English the switch speaks English and keeps the choice
+    page.locator("#language").get_by_text("English").click()
+    switch.get_by_text("Answer mode").wait_for()
+    assert switch.get_by_label("Written answer (language model)").is_checked()
+    assert "Mode: written answer · model test-model" in _last_answer(page).inner_text()
+
+
+def test_without_a_model_there_is_no_mode_switch(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    _open(page, url)
+    assert not page.locator("#answer-mode").is_visible()
+    assert page.get_by_text("Jawaban tertulis", exact=False).count() == 0
+    _ask(page, CAHRSE)
+    assert "Mode: kutipan kalimat" in _last_answer(page).inner_text()

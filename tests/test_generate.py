@@ -16,7 +16,7 @@ from assistant.answer.cite import REFUSALS
 from assistant.answer.followup import RuleRewriter
 from assistant.answer.llm import LLMAnswerer, make_chat_model
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import AnswerModeError, ConfigError
 from assistant.pipeline import Assistant, answer_stage, build
 from assistant.types import Answer
 from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, write_release
@@ -93,6 +93,27 @@ def with_settings(assistant: Assistant, sentence_embedder: Any, **extra: Any) ->
 def test_build_wires_the_llm_answerer(assistant: Assistant) -> None:
     assert isinstance(assistant.answerer, LLMAnswerer)
     assert assistant.answerer.model_name == "test-model"
+    # both answer modes are built once: the written answer first, its gate for quotes
+    assert assistant.modes == ["llm", "extractive"]
+    assert assistant.stage().answerer is assistant.stage("llm").answerer is assistant.answerer
+    quoted = assistant.stage("extractive")
+    assert quoted.answerer is assistant.answerer.gate
+    assert isinstance(quoted.rewriter, RuleRewriter)  # quoting never calls the model
+    with pytest.raises(AnswerModeError, match="ask in mode llm or extractive"):
+        assistant.stage("reader")
+
+
+def test_a_question_may_ask_for_quotes_without_calling_the_model(
+        assistant: Assistant, llm: ScriptedLLM) -> None:
+    llm.default = Reply("the model must not be called", status=500)
+    answer = assistant.ask(GUANGXI, answer_mode="extractive")
+    followup = assistant.ask("and what did the other deputy say?", history=[GUANGXI],
+                             answer_mode="extractive")
+    assert (answer.mode, answer.model, answer.notice, answer.refused) == (
+        "extractive", "", "", False)
+    assert any("Warsito" in c.quote for c in answer.citations)
+    assert followup.mode == "extractive" and followup.query != followup.question  # rule rewrite
+    assert llm.received == []
 
 
 def test_good_cited_answer_streams_then_verifies(assistant: Assistant, llm: ScriptedLLM) -> None:
@@ -354,6 +375,40 @@ def test_api_answer_and_health_carry_the_mode_never_the_key(assistant: Assistant
     assert "/api/ask/stream" in docs and KEY not in docs
 
 
+def test_api_takes_the_answer_mode_per_request(assistant: Assistant, llm: ScriptedLLM,
+                                              api_url: str) -> None:
+    import httpx
+
+    warsito = numbered(assistant, GUANGXI, "Warsito juga berharap")
+    llm.script(f"{WARSITO_EN} [{warsito}].")
+    written = httpx.post(f"{api_url}/api/ask", json={"question": GUANGXI, "mode": "llm"},
+                         timeout=120).json()
+    assert (written["mode"], written["model"], written["notice"]) == ("llm", "test-model", None)
+    assert written["answer"].startswith("Deputy Warsito") and written["citations"]
+    assert len(llm.received) == 1
+    quoted = httpx.post(f"{api_url}/api/ask", json={"question": GUANGXI, "mode": "extractive"},
+                        timeout=120).json()
+    assert (quoted["mode"], quoted["model"], quoted["notice"]) == ("extractive", None, None)
+    assert any("Warsito" in c["quote"] for c in quoted["citations"])
+    with httpx.stream("POST", f"{api_url}/api/ask/stream", timeout=120,
+                      json={"question": GUANGXI, "mode": "extractive"}) as response:
+        assert response.status_code == 200
+        events = sse(response.iter_lines())
+    assert [name for name, _ in events] == ["answer"]  # quotes arrive whole
+    assert events[-1][1]["mode"] == "extractive" and events[-1][1]["model"] is None
+    assert len(llm.received) == 1  # neither quoted answer called the model
+    health = httpx.get(f"{api_url}/api/health", timeout=60).json()
+    assert health["modes"] == ["llm", "extractive"]
+    for path in ("/api/ask", "/api/ask/stream"):
+        wrong = httpx.post(f"{api_url}{path}", json={"question": GUANGXI, "mode": "reader"},
+                           timeout=60)
+        assert wrong.status_code == 400
+        assert "ask in mode llm or extractive" in wrong.json()["detail"]
+        unknown = httpx.post(f"{api_url}{path}", json={"question": GUANGXI, "mode": "poem"},
+                             timeout=60)
+        assert unknown.status_code == 422 and "llm" in unknown.text
+
+
 def test_cli_shows_notice_and_marks_never_the_key(assistant: Assistant, llm: ScriptedLLM,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
@@ -371,9 +426,15 @@ def test_cli_shows_notice_and_marks_never_the_key(assistant: Assistant, llm: Scr
     marked = runner.invoke(main, ["ask", GUANGXI], env=env)
     assert marked.exit_code == 0, marked.output
     assert "It cost Rp 7.5 trillion. [2] (⚠ not supported by the sources)" in marked.stdout
+    assert "answered by: llm (test-model)" in marked.stderr
     failed = runner.invoke(main, ["ask", "--json", GUANGXI], env=env)
     assert '"mode": "extractive"' in failed.stdout and "HTTP 401" in failed.stdout
     assert all(KEY not in r.stdout + r.stderr for r in (marked, failed))
+    llm.reset()
+    quoted = runner.invoke(main, ["ask", "--mode", "extractive", GUANGXI], env=env)
+    assert quoted.exit_code == 0, quoted.output
+    assert "answered by: extractive" in quoted.stderr and "[1]" in quoted.stdout
+    assert llm.received == []
 
 
 def test_evaluation_reports_each_answerer_against_the_scripted_server(

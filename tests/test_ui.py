@@ -79,6 +79,14 @@ def test_chat_endpoint_renders_answer_and_sources(sample_client: Client) -> None
     assert "> [1] " in sources and "jaminan sosial" in sources
 
 
+def test_endpoints_take_the_answer_mode_and_say_it(sample_client: Client) -> None:
+    quoted = sample_client.predict(QUESTION, "", "", "extractive", api_name="/ask")
+    assert (quoted["mode"], quoted["model"]) == ("extractive", None) and quoted["citations"]
+    assert sample_client.predict(QUESTION, api_name="/chat").endswith("_Mode: kutipan kalimat_")
+    with pytest.raises(AppError, match="need a language model.*ASSISTANT_LLM"):
+        sample_client.predict(QUESTION, "", "", "llm", api_name="/ask")
+
+
 def test_date_filter_excludes_the_release(sample_client: Client) -> None:
     result = sample_client.predict(QUESTION, "2024-01-01", "", api_name="/ask")
     assert result["refused"] and result["citations"] == []
@@ -280,6 +288,19 @@ def test_english_questions_hear_why_the_quotes_are_indonesian() -> None:
         assert "ℹ️" not in reply_markdown(_turn("q", quiet), "en", llm=True)
 
 
+def test_each_reply_says_which_mode_and_model_produced_it() -> None:
+    written = {**ANSWER_JSON, "mode": "llm", "model": f"qwen_2.5 {SCRIPT}"}
+    shown = reply_markdown(_turn("q", written), "en")
+    assert shown.endswith("\n\n_Mode: written answer · model qwen\\_2.5 "
+                          "&lt;script&gt;alert(1)&lt;/script&gt;_")
+    assert reply_markdown(_turn("q", ANSWER_JSON), "id").endswith("_Mode: kutipan kalimat_")
+    refused = reply_markdown(_turn("q", {**REFUSAL, "mode": "reader"}), "en")
+    assert refused.endswith("_Mode: quoted sentences (trained reader)_")
+    document = conversation_markdown([_turn("q", written)], "id")
+    assert "_Mode: jawaban tertulis · model qwen\\_2.5 \\<script\\>" in document
+    assert "Mode" not in reply_markdown(_turn("r", problem={"key": "empty_index"}), "en")
+
+
 def test_an_unknown_publisher_is_left_out_not_shown_empty() -> None:
     unknown = {**ANSWER_JSON, "citations": [{**ANSWER_JSON["citations"][0], "source": ""}]}
     assert "· 2023-09-29\n" in answer_markdown(unknown, "id", quotes=True) + "\n"
@@ -294,7 +315,10 @@ def test_chat_message_lists_sources_without_quotes() -> None:
 
 def test_language_labels_cover_every_key_and_component() -> None:
     assert set(TEXT["id"]) == set(TEXT["en"]) and set(GRADIO["id"]) == set(GRADIO["en"])
-    assert len(_labels("en", "x")) == len(_labels("id", "x")) == 30
+    assert len(_labels("en", "x")) == len(_labels("id", "x")) == 31
+    switch = _labels("en", "x", modes=("llm", "extractive"))[-1]
+    assert switch["label"] == "Answer mode" and switch["choices"] == [
+        ("Written answer (language model)", "llm"), ("Quoted sentences", "extractive")]
 
 
 def _assistant(tmp_path: Path, **limits: object) -> Assistant:
@@ -394,13 +418,18 @@ class _StreamingIndex:
 class _StreamingAssistant:
     """An assistant whose answer stage streams word by word, recording the history given."""
 
+    modes = ["llm", "extractive"]
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.index = _StreamingIndex()
         self.histories: list[list[str]] = []
+        self.answer_modes: list[str | None] = []
 
-    def ask_stream(self, question, since=None, until=None, history=(), sources=None):  # type: ignore[no-untyped-def]
+    def ask_stream(self, question, since=None, until=None, history=(), sources=None,  # type: ignore[no-untyped-def]
+                   answer_mode=None):
         self.histories.append(list(history))
+        self.answer_modes.append(answer_mode)
         words = [f"kata{i} " for i in range(20)]
         yield from words
         yield Answer(question, f"{''.join(words)}[1]", False,
@@ -420,8 +449,11 @@ def test_respond_streams_what_the_answer_stage_yields(tmp_path: Path) -> None:
     messages, box, evidence, turns = steps[-1]
     assert "[1]" in contents[-1] and "**Sumber**" in contents[-1] and box == ""
     assert "ev-card" in evidence and "Seluruh isi." in evidence
-    list(handlers.respond("dan bagaimana?", turns, "id", "", "", None))
+    *_, (_, _, _, turns) = handlers.respond("dan bagaimana?", turns, "id", "", "", None,
+                                            "extractive")
     assert fake.histories == [[], ["pertama?"]]
+    assert fake.answer_modes == [None, "extractive"]  # the switch's choice, per question
+    assert [turn["mode"] for turn in turns] == [None, "extractive"]
 
 
 def test_extractive_answer_arrives_whole_without_replay(tmp_path: Path) -> None:

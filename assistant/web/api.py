@@ -1,6 +1,7 @@
 """The REST API (FastAPI), served by the same process as the web chat.
 
-POST /api/ask returns exactly the `assistant ask --json` object; POST /api/ask/stream sends
+POST /api/ask returns exactly the `assistant ask --json` object (its `mode` and `model` say
+what wrote it; the request's `mode` chooses written or quoted); POST /api/ask/stream sends
 the answer as server-sent events (`token` events while it is written, then one `answer`
 event with that object, citations resolved and sentences verified); /api/releases lists,
 shows (with the exact paragraphs), uploads and deletes releases as the page does (same
@@ -67,6 +68,11 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list,
                                 description="earlier messages, oldest first; a follow-up "
                                             "question is retrieved in their context")
+    mode: Literal["extractive", "reader", "llm"] | None = Field(
+        None, description="how to answer: llm writes an answer with a language model, "
+                          "extractive (or reader) quotes the releases' sentences; default: "
+                          "the server's first mode. GET /api/health lists the modes it offers; "
+                          "another is answered 400")
 
 
 _BASIC = HTTPBasic(auto_error=False, realm="Asisten Siaran Pers")
@@ -158,7 +164,7 @@ def _answer_routes(app: FastAPI, assistant: Assistant) -> None:
 def _ask_options(request: AskRequest) -> dict[str, Any]:
     previous = [turn.content for turn in request.history if turn.role == "user"]
     return {"k": request.k, "since": request.since, "until": request.until,
-            "history": previous, "sources": request.sources}
+            "history": previous, "sources": request.sources, "answer_mode": request.mode}
 
 
 @contextmanager
@@ -239,7 +245,8 @@ def health_of(assistant: Assistant) -> HealthOut:
                      index_embedder=state.provenance.get("embedder"),
                      refusal_threshold=threshold, refusal_threshold_source=origin,
                      generation=state.generation, store=assistant.index.where,
-                     llm=getattr(assistant.answerer, "model_name", None))
+                     llm=getattr(assistant.answerer, "model_name", None),
+                     modes=assistant.modes)
 
 
 def docs_html(schema: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ from assistant.web.render import (
     conversation_markdown,
     escape,
     plain_text,
+    produced_by,
 )
 
 HISTORY_TURNS = 3  # earlier questions a follow-up is read with
@@ -64,7 +65,7 @@ class ChatHandlers:
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
-        self.llm = bool(assistant.settings.llm)  # written answers can be offered
+        self.llm = "llm" in assistant.modes  # written answers can be offered
 
     def _has_releases(self) -> bool:
         try:
@@ -72,26 +73,30 @@ class ChatHandlers:
         except AssistantError as exc:
             raise gr.Error(str(exc)) from exc
 
-    def _ask(self, question: str, since: str | None, until: str | None) -> Answer:
+    def _ask(self, question: str, since: str | None, until: str | None, mode: str) -> Answer:
         try:
             start, end = _date(since, "since"), _date(until, "until")
-            return self.assistant.ask(question, since=start, until=end)
+            return self.assistant.ask(question, since=start, until=end,
+                                      answer_mode=mode or None)
         except BadDate as exc:
             raise gr.Error(str(exc)) from exc
         except AssistantError as exc:
             raise gr.Error(str(exc)) from exc
 
-    def ask(self, question: str, since: str = "", until: str = "") -> dict[str, Any]:
-        """Answer a question (dates YYYY-MM-DD, optional); the `assistant ask --json` object."""
+    def ask(self, question: str, since: str = "", until: str = "", mode: str = ""
+            ) -> dict[str, Any]:
+        """Answer a question (dates YYYY-MM-DD, optional; mode llm or extractive, default
+        the server's); the `assistant ask --json` object."""
         if not self._has_releases():
             raise gr.Error(t(DEFAULT, "empty_index"))
-        return to_json(self._ask(question, since, until))
+        return to_json(self._ask(question, since, until, mode))
 
-    def chat(self, question: str, since: str = "", until: str = "") -> str:
+    def chat(self, question: str, since: str = "", until: str = "", mode: str = "") -> str:
         """Answer a question as the chat shows it: markdown with the sources list."""
         if not self._has_releases():
             return t(DEFAULT, "empty_index")
-        return answer_markdown(to_json(self._ask(question, since, until)))
+        answer = to_json(self._ask(question, since, until, mode))
+        return f"{answer_markdown(answer)}\n\n_{produced_by(answer, DEFAULT)}_"
 
     def evidence(self, turns: Sequence[dict[str, Any]], lang: str) -> str:
         """The evidence panel for the conversation's answers (whole releases as stored)."""
@@ -102,8 +107,10 @@ class ChatHandlers:
                              {rid: s.paragraphs for rid, s in stored.items() if s})
 
     def respond(self, question: str, turns: Turns, lang: str, since: str, until: str,
-                sources: list[str] | None) -> Iterator[tuple[Any, ...]]:
-        """Append the question, stream its answer into the chat, then show the evidence."""
+                sources: list[str] | None, mode: str | None = None
+                ) -> Iterator[tuple[Any, ...]]:
+        """Append the question, stream its answer (in the answer mode chosen, None: the
+        default) into the chat, then show the evidence."""
         if not question or not question.strip():
             yield gr.skip(), question, gr.skip(), turns
             return
@@ -115,7 +122,8 @@ class ChatHandlers:
         turn: dict[str, Any] = {
             "id": uuid.uuid4().hex[:12], "question": question, "answer": None,
             "history": [turn["question"] for turn in turns][-HISTORY_TURNS:],
-            "filters": {"since": since or "", "until": until or "", "sources": sources or []}}
+            "filters": {"since": since or "", "until": until or "", "sources": sources or []},
+            "mode": mode or None}
         for partial in self._answer(turn):
             yield [*before, asked, {"role": "assistant", "content": escape(partial) + " …"}], \
                 "", gr.skip(), turns
@@ -137,7 +145,7 @@ class ChatHandlers:
                 return
             for event in self.assistant.ask_stream(
                     turn["question"], since=since, until=until, history=turn["history"],
-                    sources=filters["sources"] or None):
+                    sources=filters["sources"] or None, answer_mode=turn.get("mode")):
                 if isinstance(event, Answer):
                     turn["answer"] = to_json(event)
                     return
@@ -161,7 +169,7 @@ class ConversationHandlers:
     file, and thumbs up/down with a comment appended to index/feedback.jsonl."""
 
     def __init__(self, assistant: Assistant) -> None:
-        self.llm = bool(assistant.settings.llm)
+        self.llm = "llm" in assistant.modes
         self.feedback_file = feedback.feedback_path(Path(assistant.settings.index_dir))
 
     def copy_text(self, turns: Turns, lang: str) -> dict[str, Any]:

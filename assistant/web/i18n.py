@@ -15,7 +15,8 @@ TEXT: dict[str, dict[str, str]] = {
         "intro_llm": "Jawaban ditulis model bahasa hanya dari siaran pers; setiap kalimat "
                      "diberi nomor sumber [n] dan diperiksa terhadap sumbernya (⚠ menandai "
                      "kalimat yang tidak didukung sumber). Klik atau arahkan kursor ke [n] "
-                     "untuk melihat sumbernya.",
+                     "untuk melihat sumbernya. Pilih **Kutipan kalimat** di bawah kotak "
+                     "pertanyaan untuk kalimat asli siaran pers.",
         "tab_chat": "Tanya", "tab_releases": "Siaran pers",
         "chat": "Percakapan", "placeholder": "Tulis pertanyaan…", "send": "Kirim",
         "filters": "Saring", "since": "Sejak (YYYY-MM-DD)", "until": "Sampai (YYYY-MM-DD)",
@@ -71,6 +72,11 @@ TEXT: dict[str, dict[str, str]] = {
                           "berkas di `corpus/` kembali pada `assistant ingest` berikutnya.",
         "confirm_yes": "Ya, hapus", "confirm_no": "Batal",
         "cite": "Sumber {n}", "example": "Contoh pertanyaan {n}: {text}",
+        "answer_mode": "Jenis jawaban", "mode_llm": "Jawaban tertulis (model bahasa)",
+        "mode_quoted": "Kutipan kalimat",
+        "produced_llm": "Mode: jawaban tertulis · model {model}",
+        "produced_extractive": "Mode: kutipan kalimat",
+        "produced_reader": "Mode: kutipan kalimat (pembaca terlatih)",
     },
     "en": {
         "title": "Kemenko PMK Press Release Assistant",
@@ -79,7 +85,8 @@ TEXT: dict[str, dict[str, str]] = {
         "intro_llm": "Answers are written by a language model from the press releases only; "
                      "every sentence carries a source number [n] and is checked against its "
                      "source (⚠ marks a sentence the sources do not support). Click or hover "
-                     "over [n] to see its source.",
+                     "over [n] to see its source. Choose **Quoted sentences** below the "
+                     "question box for the releases' own sentences.",
         "tab_chat": "Ask", "tab_releases": "Releases",
         "chat": "Conversation", "placeholder": "Type a question…", "send": "Send",
         "filters": "Filters", "since": "Since (YYYY-MM-DD)", "until": "Until (YYYY-MM-DD)",
@@ -134,6 +141,11 @@ TEXT: dict[str, dict[str, str]] = {
                           "a file in `corpus/` comes back on the next `assistant ingest`.",
         "confirm_yes": "Yes, delete", "confirm_no": "Cancel",
         "cite": "Source {n}", "example": "Example question {n}: {text}",
+        "answer_mode": "Answer mode", "mode_llm": "Written answer (language model)",
+        "mode_quoted": "Quoted sentences",
+        "produced_llm": "Mode: written answer · model {model}",
+        "produced_extractive": "Mode: quoted sentences",
+        "produced_reader": "Mode: quoted sentences (trained reader)",
     },
 }
 
@@ -173,6 +185,11 @@ def t(lang: str, key: str, **values: object) -> str:
     """The interface text for key in lang (Indonesian when lang is unknown)."""
     text = TEXT.get(lang, TEXT[DEFAULT])[key]
     return text.format(**values) if values else text
+
+
+def mode_choices(lang: str, modes: list[str]) -> list[tuple[str, str]]:
+    """The answer-mode switch's choices in lang: (label, mode) for each mode offered."""
+    return [(t(lang, "mode_llm" if mode == "llm" else "mode_quoted"), mode) for mode in modes]
 
 
 def script_labels() -> dict[str, object]:

@@ -2,8 +2,9 @@
 escaped markdown, the exported Markdown document and plain text for a briefing note.
 
 A turn is the page's record of one question: {"id", "question", "history", "filters",
-"answer" (the `assistant ask --json` object, or None), "problem" (a translatable message,
-or None), "error" (an error's text, or None)}. Every chat message is rendered from the
+"mode" (the answer mode asked for, or None), "answer" (the `assistant ask --json` object,
+or None), "problem" (a translatable message, or None), "error" (an error's text, or None)}.
+Each answer ends with the mode (and model) that produced it. Every chat message is rendered from the
 turns in the page's language, so switching language re-renders earlier answers too.
 
 Release text is never trusted: in the chat it passes `escape` (HTML and markdown made
@@ -159,7 +160,15 @@ def reply_markdown(turn: Turn, lang: str, llm: bool = False, document: bool = Fa
     before = language_note(answer, lang, llm)
     after = filter_note(turn.get("filters"), lang, esc) if answer["refused"] else ""
     return "\n\n".join([*([_note(before)] if before else []), body,
-                        *([_note(after)] if after else [])])
+                        *([_note(after)] if after else []), f"_{produced_by(answer, lang, esc)}_"])
+
+
+def produced_by(answer: AnswerJSON, lang: str, esc: Escape = escape) -> str:
+    """Which answer mode produced the answer (and, written, which model), in lang."""
+    mode = answer.get("mode")
+    if mode == "llm":
+        return t(lang, "produced_llm", model=esc(str(answer.get("model") or "?")))
+    return t(lang, "produced_reader" if mode == "reader" else "produced_extractive")
 
 
 def problem_text(turn: Turn, lang: str, esc: Escape = escape) -> str:

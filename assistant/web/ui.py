@@ -1,7 +1,9 @@
 """The staff web chat's page (Gradio Blocks): layout and event wiring; handlers.py and
 release_admin.py run them.
 
-Tab "Tanya": answers stream into the chat; the evidence panel beside it shows the numbered
+Tab "Tanya": answers stream into the chat, each saying the mode (and model) that produced
+it; with a language model (ASSISTANT_LLM) a switch chooses a written answer or quoted
+sentences for each question; the evidence panel beside it shows the numbered
 sources of the latest answer (the quoted sentence highlighted in its passage, the whole
 release behind a disclosure); clicking, hovering or tabbing to `[n]` brings up that source.
 Filters (dates, sources), example questions, copy-as-plain-text, Markdown export, thumbs
@@ -27,7 +29,15 @@ import gradio as gr  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.web.evidence import evidence_html  # noqa: E402
 from assistant.web.handlers import ChatHandlers, ConversationHandlers, example_text  # noqa: E402
-from assistant.web.i18n import DEFAULT, EXAMPLES, GRADIO, LANGUAGES, script_labels, t  # noqa: E402
+from assistant.web.i18n import (  # noqa: E402
+    DEFAULT,
+    EXAMPLES,
+    GRADIO,
+    LANGUAGES,
+    mode_choices,
+    script_labels,
+    t,
+)
 from assistant.web.release_admin import FILE_COLUMNS, ReleaseHandlers  # noqa: E402
 
 TITLE = t(DEFAULT, "title")
@@ -64,7 +74,8 @@ THEME = gr.themes.Soft(
 )
 
 
-def _labels(lang: str, limits: str, intro: str = "intro") -> list[Any]:
+def _labels(lang: str, limits: str, intro: str = "intro",
+            modes: tuple[str, ...] = ("extractive",)) -> list[Any]:
     """Updates that put every labelled component in lang (order of create_app's `labelled`)."""
     return [
         f"# {t(lang, 'title')}\n\n{t(lang, intro)}", gr.update(label=t(lang, "language")),
@@ -83,6 +94,7 @@ def _labels(lang: str, limits: str, intro: str = "intro") -> list[Any]:
         gr.update(label=t(lang, "selected")), gr.update(value=t(lang, "delete")),
         gr.update(value=t(lang, "confirm_yes")), gr.update(value=t(lang, "confirm_no")),
         f"### {t(lang, 'evidence')}", gr.update(), limits,
+        gr.update(label=t(lang, "answer_mode"), choices=mode_choices(lang, list(modes))),
     ]
 
 
@@ -90,7 +102,8 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     """The chat page (tabs Tanya and Siaran pers) and the /ask and /chat API endpoints."""
     settings = assistant.settings
     lang0 = DEFAULT
-    intro = "intro_llm" if settings.llm else "intro"  # written answers are checked, not quoted
+    modes = tuple(assistant.modes)  # the default first; more than one: a switch
+    intro = "intro_llm" if "llm" in modes else "intro"  # written answers are checked
     limits_text = {code: t(code, "limits", files=settings.upload_max_files,
                            mb=settings.upload_max_mb) for code in LANGUAGES.values()}
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
@@ -122,6 +135,10 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                                               autofocus=True, elem_id="question")
                         send = gr.Button(t(lang0, "send"), variant="primary", scale=1,
                                          elem_id="send")
+                    # quoted sentences or a written answer, when a language model is set
+                    answer_mode = gr.Radio(mode_choices(lang0, list(modes)), value=modes[0],
+                                           label=t(lang0, "answer_mode"),
+                                           visible=len(modes) > 1, elem_id="answer-mode")
                     with gr.Row(visible=False) as comment_row:
                         comment = gr.Textbox(label=t(lang0, "comment"), scale=5,
                                              elem_id="comment")
@@ -176,7 +193,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 release_status = gr.Markdown(elem_id="release-status")
 
         # asking
-        ask_inputs = [question, turns, lang, since, until, sources]
+        ask_inputs = [question, turns, lang, since, until, sources, answer_mode]
         ask_outputs = [chatbot, question, evidence, turns]
         for trigger in (question.submit, send.click):
             trigger(chat.respond, ask_inputs, ask_outputs, api_visibility="private",
@@ -219,11 +236,12 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         labelled = [header, language, tab_chat, tab_releases, chatbot, question, send, filters,
                     since, until, sources, copy, export, new_chat, copy_text, export_file,
                     comment, send_comment, uploads, ingest, results, search, releases, chosen,
-                    delete, confirm_yes, confirm_no, evidence_head, evidence, limits]
+                    delete, confirm_yes, confirm_no, evidence_head, evidence, limits,
+                    answer_mode]
 
         def switch(choice: str, current: list[dict[str, Any]], query: str) -> list[Any]:
             code = LANGUAGES.get(choice, DEFAULT)
-            updates = _labels(code, limits_text[code], intro)
+            updates = _labels(code, limits_text[code], intro, modes)
             messages, updates[labelled.index(evidence)] = chat.relabel(current, code)
             updates[labelled.index(chatbot)] = gr.update(
                 label=t(code, "chat"), examples=[{"text": q} for q in EXAMPLES[code]],
