@@ -116,8 +116,7 @@ def retrieve_row(assistant: Any, judge: Judge, q: EvalQuestion, name: str,
     retrieval = assistant.retrieve(q.question, DEPTH, history=history)
     request = assistant.request(retrieval, TOP_K)
     began = time.perf_counter()
-    gate = assistant.answerer.extractive.answer(request) \
-        if hasattr(assistant.answerer, "extractive") else assistant.answerer.answer(request)
+    gate = getattr(assistant.answerer, "gate", assistant.answerer).answer(request)
     ms = (time.perf_counter() - began) * 1000
     hits = retrieval.ranking[:DEPTH]
     row = {"set": name, "id": q.id, "lang": q.lang, "half": valid_half(q.id),
