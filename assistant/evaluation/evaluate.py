@@ -124,7 +124,7 @@ def open_target(settings: Settings, source: Source, workdir: Path,
     if not chunks:
         raise AssistantError(f"no releases indexed in {meta['releases']}: run "
                              "`assistant ingest corpus/` or pass --corpus")
-    meta.update(n_questions=len(questions), n_releases=len(assistant.index.state.catalog),
+    meta.update(n_questions=len(questions), n_releases=len(assistant.index.catalog),
                 n_chunks=len(chunks), top_k=settings.top_k)
     meta["warnings"] += [f"{qid}: gold evidence found in no indexed chunk"
                          for qid in unmatched_evidence(questions, chunks)]

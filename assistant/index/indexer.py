@@ -72,8 +72,9 @@ class IndexState:
     catalog: dict[str, IndexedRelease]
 
 
-class Indexer:
-    """Keeps the store, the lexical index and the catalogue snapshot in step."""
+class IndexReader:
+    """The index as the answer path reads it: the catalogue snapshot (re-read when another
+    process wrote), the lexical index kept in step with it, thresholds and checks."""
 
     def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder,
                  lexical: LexicalIndex) -> None:
@@ -162,6 +163,20 @@ class Indexer:
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Any]:
         """The sentence vectors stored for these chunks (see sentences.StoredVectors)."""
         return self.store.sentence_vectors(chunk_ids)
+
+    @property
+    def catalog(self) -> dict[str, IndexedRelease]:
+        """The releases of the snapshot as last read, by id (no store round trip)."""
+        return self._state.catalog
+
+    def idf(self, term: str) -> float:
+        """A term's BM25 idf over the indexed chunks (0 for a term the index lacks)."""
+        return self.lexical.idf(term)
+
+
+class Indexer(IndexReader):
+    """Writes releases, keeping the store, the lexical index and the catalogue snapshot in
+    step (reading: IndexReader)."""
 
     # writing ------------------------------------------------------------------------------
 
