@@ -19,13 +19,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+class AssistantGroup(click.Group):
+    """The command group: an AssistantError from any command is reported as a click error
+    (its message, exit status 1), here and nowhere else."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, turning an AssistantError into a ClickException."""
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
 def _build(settings: Settings | None = None) -> Any:
     from assistant.pipeline import build
 
-    try:
-        return build(settings or Settings())
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return build(settings or Settings())
 
 
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
@@ -37,7 +46,7 @@ def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
         raise click.BadParameter(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AssistantGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Answer questions from Kemenko PMK press releases, citing every sentence.
 
@@ -83,8 +92,6 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
     try:
         report = assistant.index.ingest(list(paths), sync=sync, rebuild=rebuild,
                                         progress=progress)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         if bar is not None:
             bar.close()
@@ -115,31 +122,20 @@ def ask(question: str, as_json: bool, k: int | None, since: dt.date | None,
     The JSON's `mode` and `model` (and, without --json, the `answered by` line on stderr)
     say what produced the answer.
     """
+    from assistant.lexical import detect_language
     from assistant.schema import to_json
+    from assistant.web.render import terminal_text
 
-    assistant = _build()
-    try:
-        answer = assistant.ask(question, k=k, since=since, until=until,
-                               answer_mode=answer_mode)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    answer = to_json(_build().ask(question, k=k, since=since, until=until,
+                                  answer_mode=answer_mode))
     if as_json:
-        click.echo(json.dumps(to_json(answer), ensure_ascii=False))
+        click.echo(json.dumps(answer, ensure_ascii=False))
         return
-    if answer.notice:
-        click.echo(f"note: {answer.notice}", err=True)
-    click.echo(f"answered by: {answer.mode}" + (f" ({answer.model})" if answer.model else ""),
-               err=True)
-    click.echo(" ".join(
-        s.text + "".join(f" [{n}]" for n in s.citations)
-        + ("" if s.supported else " (⚠ not supported by the sources)")
-        for s in answer.sentences) if answer.sentences else answer.text)
-    if answer.citations:
-        click.echo("")
-    for c in answer.citations:
-        date = c.date.isoformat() if c.date else "tanpa tanggal"
-        click.echo(f"[{c.n}] {c.title} ({date})" + (f" - {c.source}" if c.source else ""))
-        click.echo(f'    "{c.quote}"')
+    if answer["notice"]:
+        click.echo(f"note: {answer['notice']}", err=True)
+    click.echo(f"answered by: {answer['mode']}"
+               + (f" ({answer['model']})" if answer["model"] else ""), err=True)
+    click.echo(terminal_text(answer, detect_language(question)))
 
 
 def _log_index_generations() -> None:
@@ -167,10 +163,7 @@ def serve(host: str, port: int) -> None:
     from assistant.web.server import serve as serve_app
 
     settings = Settings()
-    try:
-        users = load_users(settings.users)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    users = load_users(settings.users)
     warning = exposure_warning(host, users is not None)
     if warning:
         click.secho(warning, err=True, fg="yellow")
@@ -178,10 +171,7 @@ def serve(host: str, port: int) -> None:
     assistant = _build(settings)
     click.echo(f"web chat on http://{host}:{port}/ (API docs: /docs)"
                + (f", login required ({settings.users})" if users else ""), err=True)
-    try:
-        serve_app(assistant, host=host, port=port, users=users)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    serve_app(assistant, host=host, port=port, users=users)
 
 
 # the index ----------------------------------------------------------------------------------
@@ -234,16 +224,13 @@ def doctor(as_json: bool, repair: bool) -> None:
     from assistant.pipeline import examine
 
     settings = Settings()
-    try:
-        evidence = examine(settings)  # first: it refuses a folder that holds no index
-        if repair:
-            dropped = _build(settings).index.repair()
-            click.echo(f"repaired: {dropped} half-written releases dropped (re-index them "
-                       "with `assistant ingest DIR`); lexical index and manifest re-synced",
-                       err=True)
-            evidence = examine(settings)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    evidence = examine(settings)  # first: it refuses a folder that holds no index
+    if repair:
+        dropped = _build(settings).index.repair()
+        click.echo(f"repaired: {dropped} half-written releases dropped (re-index them "
+                   "with `assistant ingest DIR`); lexical index and manifest re-synced",
+                   err=True)
+        evidence = examine(settings)
     checks = diagnose(evidence)
     where = settings.chroma_url or str(settings.index_dir)
     _print_checks(checks, where, as_json)
@@ -290,10 +277,7 @@ def users_add(name: str, users_file: Path | None, password: str) -> None:
     path = users_file or (Path(configured) if configured else None)
     if path is None:
         raise click.ClickException("no users file: pass --file PATH or set ASSISTANT_USERS")
-    try:
-        new = Users(path).add(name, password)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    new = Users(path).add(name, password)
     click.echo(f"{'added' if new else 'updated'} user {name} in {path}")
 
 
@@ -310,10 +294,7 @@ def feedback_export(out: Path) -> None:
     from assistant.evaluation import feedback
 
     source = feedback.feedback_path(Settings().index_dir)
-    try:
-        result = feedback.export(source, out)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = feedback.export(source, out)
     for line in result.review:
         click.echo(f"review: {line}", err=True)
     click.echo(f"{len(result.lines)} test-set lines written to {out}; "
@@ -356,8 +337,6 @@ def llm_setup(model_name: str, dest: Path | None, force: bool, quiet: bool) -> N
     try:
         path, reused = llmsetup.setup(model, folder, progress=lambda done, _total: bar.update(
             done - bar.n), force=force)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         bar.close()
     done = "already set up and verified" if reused else "assembled and verified"
@@ -475,39 +454,26 @@ def eval_command(test_set: Path | None, retrievers: str, retrieval_only: bool, a
     assistant eval --squad ../shared/data/qa/tydiqa_id_valid.jsonl --limit 50
     assistant eval --compare eval/reports/sample eval/runs/20240101-120000-sample
     """
-    import tempfile
-
     from assistant.evaluation import report
-    from assistant.evaluation.evaluate import answer_stages, open_target, run
+    from assistant.evaluation.evaluate import evaluate
 
     if compare:
-        try:
-            result = report.compare(*compare, metric=metric, tolerance=tolerance)
-        except AssistantError as exc:
-            raise click.ClickException(str(exc)) from exc
+        result = report.compare(*compare, metric=metric, tolerance=tolerance)
         click.echo(report.comparison_text(result))
         for line in result.regressions:
             click.echo(f"REGRESSION {line} (tolerance {tolerance})", err=True)
         sys.exit(1 if result.regressions else 0)
     modes = [m.strip() for m in retrievers.split(",") if m.strip()]
+    stages = [a.strip() for a in answerers.split(",") if a.strip()]
     indexing, asking, close = _bars(options["quiet"])
     try:
-        with tempfile.TemporaryDirectory(prefix="assistant-eval-") as workdir:
-            target = open_target(Settings(), _source(test_set, options), Path(workdir),
-                                 options["cache"], indexing)
-            stages = [a.strip() for a in answerers.split(",") if a.strip()]
-            n_stages = 1 if retrieval_only else len(answer_stages(target.assistant, stages))
-            rows = run(target.assistant, target.questions, modes,
-                       asking(len(target.questions) * len(modes) * n_stages), retrieval_only,
-                       stages)
-            target.meta["retrieval_only"] = retrieval_only
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+        rows, meta = evaluate(Settings(), _source(test_set, options), options["cache"], modes,
+                              retrieval_only, stages, indexing, asking)
     finally:
         close()
-    out = _run_folder(options["out"], target.meta["set"])
-    written = report.write_run(out, rows, target.meta)
-    for warning in target.meta["warnings"]:
+    out = _run_folder(options["out"], meta["set"])
+    written = report.write_run(out, rows, meta)
+    for warning in meta["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     click.echo(report.table(written["summary"]))
     click.echo(f"\nwritten to {out}/ (report.md, report.json, rows.jsonl, plots)")
@@ -531,47 +497,26 @@ def calibrate(test_set: Path | None, max_wrong_refusals: float | None, dry_run: 
     stored in the current index (ASSISTANT_INDEX_DIR), so ask, serve and eval use it for
     that answerer; another answerer keeps its own.
     """
-    import tempfile
-
-    from assistant.evaluation import metrics, report
-    from assistant.evaluation.evaluate import confidences, open_target
-    from assistant.index.indexer import THRESHOLD_SETTINGS
+    from assistant.evaluation import calibrate as calibration
 
     settings = Settings()
     indexing, asking, close = _bars(options["quiet"])
     try:
-        with tempfile.TemporaryDirectory(prefix="assistant-calibrate-") as workdir:
-            target = open_target(settings, _source(test_set, options), Path(workdir),
-                                 options["cache"], indexing)
-            answerable = [q.answerable for q in target.questions]
-            values = confidences(target.assistant, target.questions,
-                                 asking(len(target.questions)))
-        best = metrics.best_threshold(values, answerable, max_wrong_refusals)
-    except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+        chosen = calibration.calibrate(settings, _source(test_set, options), options["cache"],
+                                       max_wrong_refusals, indexing, asking)
     finally:
         close()
-    out = _run_folder(options["out"], f"calibrate-{target.meta['set']}")
-    out.mkdir(parents=True, exist_ok=True)
-    curve = metrics.refusal_curve(values, answerable)
-    report.plot_calibration(out / "refusal_curve.png", curve, best)
-    (out / "calibration.json").write_text(json.dumps(
-        {**target.meta, "best": vars(best), "curve": [vars(p) for p in curve],
-         "confidences": values, "answerable": answerable}, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"best threshold {best.threshold:.4f}: refusal precision {best.precision:.3f}, "
-               f"recall {best.recall:.3f}, F1 {best.f1:.3f}, wrong refusals "
-               f"{best.wrong_refusals:.3f} ({len(values)} questions, "
-               f"{len(values) - sum(answerable)} unanswerable)")
-    click.echo(f"curve: {out / 'refusal_curve.png'}")
+    plot = calibration.write(_run_folder(options["out"], f"calibrate-{chosen.meta['set']}"),
+                             chosen)
+    click.echo(chosen.summary())
+    click.echo(f"curve: {plot}")
     if dry_run:
         return
-    _build(settings).index.set_refusal_threshold(best.threshold, settings.answerer)
+    override = calibration.store(_build(settings), chosen.best.threshold)
     click.echo(f"stored for the {settings.answerer} answerer in the index "
                f"{settings.chroma_url or settings.index_dir}")
-    setting = THRESHOLD_SETTINGS[settings.answerer]
-    if getattr(settings, setting) is not None:
-        click.echo(f"note: ASSISTANT_{setting.upper()} is set and overrides the stored value",
-                   err=True)
+    if override:
+        click.echo(f"note: {override} is set and overrides the stored value", err=True)
 
 
 if __name__ == "__main__":

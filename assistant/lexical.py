@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.lexicon import NUMBER_WORDS
+
 _WORD = re.compile(r"[0-9a-zA-Z\u00c0-\u024f]+(?:[-'][0-9a-zA-Z\u00c0-\u024f]+)*")
 
 # English function words, so English questions are not matched on "the", "what", "did".
@@ -30,16 +32,6 @@ untuk dari pada dalam ini itu tersebut adalah akan oleh ke juga tidak sudah tela
 para serta atau karena bahwa saja lebih kami kita mereka ia nya
 """.split())
 
-
-# Number words become digits, so "tiga prioritas" matches "3 prioritas".
-NUMBER_WORDS = {
-    w: str(n) for n, ws in enumerate([
-        (), ("satu", "one", "first", "pertama"), ("dua", "two", "second", "kedua"),
-        ("tiga", "three", "third", "ketiga"), ("empat", "four", "keempat"),
-        ("lima", "five", "kelima"), ("enam", "six"), ("tujuh", "seven"),
-        ("delapan", "eight"), ("sembilan", "nine"), ("sepuluh", "ten"),
-    ]) for w in ws
-}
 
 
 @lru_cache(maxsize=1)

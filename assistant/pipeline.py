@@ -135,10 +135,10 @@ class Assistant:
             # question read with its context), scored against the question as asked
             vector = self.embedder.embed_query(retrieval.question)
             hits = tuple(h for h in hits if h.chunk.release_id == hits[0].chunk.release_id)
-        catalog = self.index.state.catalog
+        catalog = self.index.catalog
         releases = {h.chunk.release_id: catalog[h.chunk.release_id]
                     for h in hits if h.chunk.release_id in catalog}
-        evidence = IndexEvidence(vector, self.index.lexical.idf,
+        evidence = IndexEvidence(vector, self.index.idf,
                                  self.index.sentence_vectors([h.chunk.id for h in hits]))
         return AnswerRequest(Question(retrieval.question), hits, releases, evidence,
                              retrieval.query if retrieval.standalone else "")

@@ -8,6 +8,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from assistant.lexicon import (
+    DATE_MONTHS,
+    HONORIFICS,
+    NAME_STOPS,
+    PLACE_INTRO,
+    ROLE_HEAD_PAIRS,
+    ROLE_HEAD_PREFIXES,
+    ROLE_HEADS,
+    ROLE_WORDS,
+)
 from assistant.types import Person
 
 # Typographic variants are folded so that search, hashing and quoting see one form.
@@ -112,21 +122,7 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_MONTHS = {
-    **dict.fromkeys(["januari", "january", "jan"], 1),
-    **dict.fromkeys(["februari", "pebruari", "february", "feb", "peb"], 2),
-    **dict.fromkeys(["maret", "march", "mar"], 3),
-    **dict.fromkeys(["april", "apr"], 4),
-    **dict.fromkeys(["mei", "may"], 5),
-    **dict.fromkeys(["juni", "june", "jun"], 6),
-    **dict.fromkeys(["juli", "july", "jul"], 7),
-    **dict.fromkeys(["agustus", "august", "agu", "agt", "ags", "aug"], 8),
-    **dict.fromkeys(["september", "sept", "sep"], 9),
-    **dict.fromkeys(["oktober", "october", "okt", "oct"], 10),
-    **dict.fromkeys(["november", "nopember", "nov", "nop"], 11),
-    **dict.fromkeys(["desember", "december", "des", "dec"], 12),
-}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = "|".join(sorted(DATE_MONTHS, key=len, reverse=True))
 # Each pattern yields (year, month, day) group names; the earliest valid match wins.
 _DATE_PATTERNS = (
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)"),
@@ -151,7 +147,7 @@ def _valid_dates(pattern: re.Pattern[str], text: str) -> list[tuple[int, dt.date
     dates = []
     for match in pattern.finditer(text):
         parts = match.groupdict()
-        month = _MONTHS[parts["mn"].lower()] if parts.get("mn") else int(parts["m"])
+        month = DATE_MONTHS[parts["mn"].lower()] if parts.get("mn") else int(parts["m"])
         try:
             dates.append((match.start(), dt.date(int(parts["y"]), month, int(parts["d"]))))
         except ValueError:
@@ -160,53 +156,8 @@ def _valid_dates(pattern: re.Pattern[str], text: str) -> list[tuple[int, dt.date
 
 
 # People: a role starts at a head word, runs over capitalised role words, and is followed
-# (after an optional comma) by 1-4 capitalised name words that are not role words.
-_HEADS = frozenset(
-    "Presiden Menteri Menko Wamen Deputi Dirjen Direktur Kepala Sekretaris Sesmenko Sesdep "
-    "Asdep Gubernur Bupati Walikota Ketua Plt Plh Inspektur Camat Lurah Rektor Dekan Sekjen "
-    "Kapolri Kapolda Kapolres Panglima Jaksa".split()
-)
-_HEAD_PREFIXES = frozenset(["Wakil", "Plt", "Plh"])
-_HEAD_PAIRS = frozenset(
-    [("Staf", "Khusus"), ("Tenaga", "Ahli"), ("Wali", "Kota"), ("Asisten", "Deputi")]
-    + [("Duta", "Besar")]
-)
-_ROLE_WORDS = _HEADS | frozenset(
-    """
-    Wakil Staf Khusus Tenaga Ahli Wali Kota Asisten Duta Besar Jenderal Utama Madya Pratama
-    Bidang Urusan Koordinasi Koordinator Kementerian Kemenko Badan Lembaga Biro Dinas Kantor
-    Pusat Direktorat Departemen Sekretariat Inspektorat Kabinet Komisi Dewan Majelis Unit
-    Kerja Sama Luar Dalam Negeri Negara Nasional Internasional Daerah Provinsi Kabupaten
-    Kecamatan Desa Kelurahan Republik Indonesia Otonomi Istimewa Khusus Pemerintah Umum
-    Sosial Kualitas Moderasi Beragama Agama Manusia Sumber Daya Jaminan Pemuda Olahraga
-    Perempuan Anak Keluarga Berencana Gizi Vokasi Tinggi Dasar Menengah Budaya Seni Sejarah
-    Mental Revolusi Masyarakat Bencana Kemiskinan Rakyat Desa Tertinggal Transmigrasi Hukum
-    Hak Asasi Ekonomi Kreatif Koperasi Usaha Kecil Mikro Milik Ilmu Riset Inovasi Teknologi
-    Informasi Komunikasi Digital Statistik Pangan Obat Makanan Pengawas Zakat Haji Wakaf
-    Siber Sandi Arsip Ideologi Pancasila Lingkungan Hidup Tata Ruang Agraria Industri Energi
-    Mineral Strategis Program Anggaran Protokol Humas Hubungan Sarana Prasarana Infrastruktur
-    Rehabilitasi Rekonstruksi Lansia Disabilitas Warisan Cagar Film Musik Bahasa Sastra
-    Jawa Sumatera Sumatra Kalimantan Sulawesi Papua Maluku Nusa Tenggara Bali Jakarta Aceh
-    Riau Jambi Bengkulu Lampung Banten Yogyakarta Gorontalo Barat Timur Tengah Utara Selatan
-    Kepulauan Pegunungan Raya Metro RI Partai Umum Harian Pimpinan Fraksi Eksekutif Polisi
-    Kepolisian Polda Polres Polresta Polri Komisaris Kombes Pol Ajun Brigadir Irjen Komjen
-    Kolonel Letnan Mayor Marsekal Laksamana Kapten Perusahaan Persero Bank Yayasan Agung Muda
-    Kawasan Hutan Laut Darat Udara Wilayah Cabang Divisi Pengurus Komite Anti Korupsi Fakultas
-    Pascasarjana Sekolah Rumah Sakit Perwakilan Amerika Serikat AS Inggris Jepang Tiongkok China
-    Korea Australia Malaysia Singapura Arab Saudi Rusia Jerman Prancis Belanda India Thailand
-    """.split()
-)
-# After these words the next capitalised word names a place or body, not a person.
-_PLACE_INTRO = frozenset(
-    "Daerah Otonomi Provinsi Kabupaten Kota Kecamatan Desa Republik Partai PT Universitas Institut "
-    "Yayasan Bank".split()
-)
-_NAME_STOPS = frozenset(
-    "Mewakili Selaku Sebagai Bersama Beserta Serta Dan Yang Di Ke Dari Pada Dalam Untuk Dengan "
-    "Didampingi Mengatakan Menyampaikan Menjelaskan Menegaskan Menambahkan Berharap Turut "
-    "Saat Ketika Hadir Juga Bahwa Ini Itu".split()
-)
-_HONORIFICS = frozenset("Prof Dr Drs Dra dr H Hj Ir KH Kyai".split())
+# (after an optional comma) by 1-4 capitalised name words that are not role words (the word
+# lists are in lexicon.py).
 _TOKEN = re.compile(r"\w+(?:['-]\w+)*|[^\w\s]")
 _INSTITUTION_NOUN = re.compile(r"(?:Pe|Ke)[a-z]{4,}an")  # Pendidikan, Kesejahteraan, ...
 
@@ -252,29 +203,30 @@ def _people_in(tokens: list[str]) -> Iterator[tuple[str, str]]:
 def _head_at(tokens: list[str], i: int) -> tuple[bool, int]:
     """Whether a role starts at i ("Wakil", "Plt", "Plh" start one when a head follows),
     and where that run of prefixes ends; a loop, so thousands of them stay cheap."""
-    while not _is_plain_head(tokens, i) and tokens[i] in _HEAD_PREFIXES and i + 1 < len(tokens):
+    while (not _is_plain_head(tokens, i) and tokens[i] in ROLE_HEAD_PREFIXES
+           and i + 1 < len(tokens)):
         i += 1
     return _is_plain_head(tokens, i), i
 
 
 def _is_plain_head(tokens: list[str], i: int) -> bool:
-    return tuple(tokens[i : i + 2]) in _HEAD_PAIRS or tokens[i] in _HEADS
+    return tuple(tokens[i : i + 2]) in ROLE_HEAD_PAIRS or tokens[i] in ROLE_HEADS
 
 
 def _is_role_word(token: str) -> bool:
     acronym = len(token) > 1 and token.isupper() and token.isalpha()
-    return token in _ROLE_WORDS or acronym or bool(_INSTITUTION_NOUN.fullmatch(token))
+    return token in ROLE_WORDS or acronym or bool(_INSTITUTION_NOUN.fullmatch(token))
 
 
 def _role_end(tokens: list[str], i: int) -> tuple[int, bool]:
     end, has_place = i + 1, False
     while end < len(tokens):
         token, following = tokens[end], tokens[end + 1] if end + 1 < len(tokens) else ""
-        if token == "dan" and _is_role_word(following) and following not in _HEADS:
+        if token == "dan" and _is_role_word(following) and following not in ROLE_HEADS:
             end += 2
         elif _is_role_word(token):
             end += 1
-        elif tokens[end - 1] in _PLACE_INTRO and _is_name_word(token):
+        elif tokens[end - 1] in PLACE_INTRO and _is_name_word(token):
             end, has_place = end + 1, True  # "Kota Surabaya": the place belongs to the role
         else:
             break
@@ -283,7 +235,7 @@ def _role_end(tokens: list[str], i: int) -> tuple[int, bool]:
 
 def _name_span(tokens: list[str], start: int) -> tuple[int, int]:
     start += start < len(tokens) and tokens[start] == ","
-    while start + 1 < len(tokens) and tokens[start] in _HONORIFICS and tokens[start + 1] == ".":
+    while start + 1 < len(tokens) and tokens[start] in HONORIFICS and tokens[start + 1] == ".":
         start += 2
     end = start
     while end < len(tokens) and end - start < 4 and _is_name_word(tokens[end]):
@@ -293,7 +245,7 @@ def _name_span(tokens: list[str], start: int) -> tuple[int, int]:
 
 def _is_name_word(token: str) -> bool:
     plain = token.replace("'", "").replace("-", "")
-    if not (plain.isalpha() and token[0].isupper() and len(plain) > 1) or token in _NAME_STOPS:
+    if not (plain.isalpha() and token[0].isupper() and len(plain) > 1) or token in NAME_STOPS:
         return False
     return not _is_role_word(token)
 

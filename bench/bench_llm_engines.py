@@ -135,6 +135,8 @@ class Cyllama:
         from cyllama import LLM
 
         self.llm = LLM(path, n_ctx=n_ctx, temperature=0.0, top_k=1, repeat_penalty=1.0)
+        # cyllama's LLM has no public way to set the decode threads: its private context
+        # accessor is the only one (third-party, pinned to cyllama==0.2.18 above)
         self.llm._ensure_context(0, self.llm.config).set_n_threads(threads, threads)
         self.n_prompt: int | None = None
 
@@ -160,6 +162,8 @@ class IkLlamaCppPython:
                                      special=True)
         self.n_prompt = len(tokens)
         generated = self.llama.generate(tokens, max_tokens=n, temperature=0.0, top_k=1)
+        # IkLlama exposes llama.cpp's prompt/eval timings (which the comparison needs) only
+        # on its private context (third-party, pinned to ik-llama-cpp-python==0.1.5 above)
         perf = self.llama._context.perf()
         self.perf = perf
         yield self.llama.detokenize(generated)

@@ -118,8 +118,9 @@ def fill(assistant: Any, target: int, source: Iterator[Any], bulk: bool) -> dict
     """Add releases until the index holds target chunks; chunks/s of what this run added.
 
     Not bulk: through `Indexer.add_releases`, a release at a time as `assistant ingest`
-    writes. Bulk: 500 releases per Chroma call (each call costs ~0.1 s on a busy disk, so
-    release-at-a-time writes would take hours for 100k chunks); same records, same log.
+    writes. Bulk: `add_releases(bulk=True)`, 500 releases in a few Chroma calls (each call
+    costs ~0.1 s on a busy disk, so release-at-a-time writes would take hours for 100k
+    chunks); same records, same log.
     """
     start, before = time.perf_counter(), assistant.index.store.count()
     count = before
@@ -138,47 +139,9 @@ def fill(assistant: Any, target: int, source: Iterator[Any], bulk: bool) -> dict
 
 
 def bulk_add(assistant: Any, batch: list[Any]) -> None:
-    """Write a batch of releases in a few Chroma calls (upserts: a killed run resumes)."""
-    from assistant.index import store as S
-    from assistant.index.lexindex import LexicalDoc
-    from assistant.lexical import analyze
-    from assistant.types import IndexedRelease
-
-    index, store = assistant.index, assistant.index.store
-    known = index.refresh(force=True).catalog
-    chunks, vectors, metas, sentence_metas, records = [], [], [], [], []
-    lexical = []
-    for release in (r for r in batch if r.id not in known):
-        mine = index._chunks(release)
-        embedded, sentences = index._embed(mine)
-        terms = [analyze(c.embed_text) for c in mine]
-        chunks += mine
-        vectors += [list(v) for v in embedded]
-        metas += [S._chunk_meta(c, " ".join(t)) for c, t in zip(mine, terms, strict=True)]
-        sentence_metas += [S._sentence_meta(release.id, starts, m) for starts, m in sentences]
-        records.append((IndexedRelease(release.id, release.content_hash, release.source,
-                                       release.title, release.date, len(mine), release.people,
-                                       release.source, release.subtitle, release.url),
-                        release.paragraphs))
-        date = release.date.toordinal() if release.date else 0
-        lexical.append((release, [LexicalDoc(c.id, release.id, date, c.source, tuple(t))
-                                  for c, t in zip(mine, terms, strict=True)]))
-    with store._lock.write():
-        for i in range(0, len(chunks), 4000):
-            ids = [c.id for c in chunks[i:i + 4000]]
-            store._chunks.upsert(ids=ids, embeddings=vectors[i:i + 4000],
-                                 documents=[c.text for c in chunks[i:i + 4000]],
-                                 metadatas=metas[i:i + 4000])
-            store._sentences.upsert(ids=ids, embeddings=[[1.0]] * len(ids),
-                                    metadatas=sentence_metas[i:i + 4000])
-        if records:
-            store._catalog.upsert(
-                ids=[r.id for r, _ in records], embeddings=[[1.0]] * len(records),
-                metadatas=[S._release_meta(r) for r, _ in records],
-                documents=[json.dumps(list(p), ensure_ascii=False) for _, p in records])
-        store._set_meta()
-    for release, docs in lexical:
-        index.lexical.put(release.id, release.content_hash, docs)
+    """Write a batch of releases in a few Chroma calls (`Indexer.add_releases(bulk=True)`:
+    releases already indexed are skipped, so a killed run resumes)."""
+    assistant.index.add_releases(batch, bulk=True)
 
 
 def pct(values: list[float]) -> dict[str, float]:

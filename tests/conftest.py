@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,6 +93,17 @@ def write_release(folder: Path, name: str, text: str = SAMPLE_RELEASE) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def chroma_collection(index_dir: Path, name: str) -> Any:
+    """A collection of an embedded index opened through chromadb itself, to leave the index
+    in a state only a crash or another program could (the store offers no such write)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(
+        path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True))
+    return client.get_collection(name)
 
 
 def free_port() -> int:

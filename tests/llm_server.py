@@ -77,7 +77,8 @@ class ScriptedLLM:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next(self) -> Reply:
+    def next_reply(self) -> Reply:
+        """The next scripted reply (the default, else a 500, once the script is used up)."""
         if self.replies:
             return self.replies.popleft()
         return self.default or Reply("no scripted reply", status=500)
@@ -95,7 +96,7 @@ class ScriptedLLM:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 llm.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
-                reply = llm._next()
+                reply = llm.next_reply()
                 time.sleep(reply.delay)
                 try:
                     if reply.status != 200:

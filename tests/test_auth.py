@@ -164,4 +164,4 @@ def test_throttle_memory_is_bounded() -> None:
     throttle = LoginThrottle(max_failures=3, window_seconds=60, max_tracked=100, clock=Clock())
     for n in range(5000):
         throttle.failed(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}", f"user{n}")
-    assert len(throttle._failures) == 100
+    assert throttle.tracked == 100

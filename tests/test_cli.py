@@ -127,3 +127,28 @@ def test_releases_and_doctor_help_say_what_they_do() -> None:
     assert "GET /api/releases" in runner.invoke(main, ["releases", "--help"]).output
     help_text = runner.invoke(main, ["doctor", "--help"]).output
     assert "exit 1" in help_text and "--repair" in help_text
+
+
+@pytest.mark.parametrize("args", [
+    ["doctor"],  # a folder that holds no index
+    ["feedback", "export", "--out", "set.jsonl"],  # a nested group: no feedback yet
+    ["eval", "-q"],  # neither a set nor --squad
+])
+def test_an_assistant_error_is_one_clean_message_from_any_command(env: Path, args: list[str]
+                                                                  ) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # click reported it; nothing escaped
+
+
+def test_ask_plain_is_the_shared_plain_rendering(env: Path) -> None:
+    from assistant.web.render import terminal_text
+
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "-q", str(env)])
+    question = "anggaran intervensi gizi stunting"
+    payload = json.loads(runner.invoke(main, ["ask", "--json", question]).output)
+    plain = runner.invoke(main, ["ask", question]).output
+    assert plain == terminal_text(payload, "id") + "\n"
+    assert '    "' in plain  # each source's quote, indented under it

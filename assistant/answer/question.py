@@ -14,22 +14,28 @@ from functools import cached_property
 from typing import Literal
 
 from assistant.lexical import analyze, detect_language
+from assistant.lexicon import (
+    DAYS_ID,
+    MONTH_NAMES_EN,
+    MONTH_NAMES_ID,
+    NUMERAL_WORDS_ID,
+    TIME_UNITS_ID,
+)
 
 Asked = Literal["number", "time", "any"]
 
 _EXPECTS_NUMBER = re.compile(r"^(berapa|berapakah|seberapa|how (many|much|large|big|high|far|old)|"
                              r"what (number|percentage|amount|share))\b")
 _EXPECTS_TIME = re.compile(r"^(kapan|kapankah|tahun berapa|pada tahun|when|what year)\b")
-_HAS_NUMBER = re.compile(r"\d|\b(satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|"
-                         r"puluh|ratus|ribu|juta|miliar|triliun|setengah)\b", re.IGNORECASE)
-_HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(januari|februari|maret|april|mei|juni|"
-                       r"juli|agustus|september|oktober|november|desember|abad|tahun|hari|"
-                       r"minggu|bulan|senin|selasa|rabu|kamis|jumat|sabtu)\b", re.IGNORECASE)
+_HAS_NUMBER = re.compile(r"\d|\b(" + "|".join(NUMERAL_WORDS_ID) + r")\b", re.IGNORECASE)
+_HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b("
+                       + "|".join(dict.fromkeys((*MONTH_NAMES_ID, *TIME_UNITS_ID, *DAYS_ID)))
+                       + r")\b", re.IGNORECASE)
 # dates and years: in a short answer to "how many/how much" they are not the quantity asked
-_DATE = re.compile(r"\b\d{1,2}\s*(?:[-–]\s*\d{1,2}\s*)?(?:januari|februari|maret|april|mei|juni|"
-                   r"juli|agustus|september|oktober|november|desember|january|february|march|"
-                   r"may|june|july|august|october|december)\b(?:\s+\d{4})?|"
-                   r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:1[5-9]|20)\d{2}\b", re.IGNORECASE)
+_DATE = re.compile(r"\b\d{1,2}\s*(?:[-–]\s*\d{1,2}\s*)?(?:"
+                   + "|".join(dict.fromkeys((*MONTH_NAMES_ID, *MONTH_NAMES_EN)))
+                   + r")\b(?:\s+\d{4})?|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:1[5-9]|20)\d{2}\b",
+                   re.IGNORECASE)
 
 # Words that frame what kind of answer is wanted ("di kota mana", "tahun berapa"): the answer
 # rarely repeats them, so they do not count as terms the passage must contain.

@@ -22,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.answer.base import StoredVectors
 from assistant.answer.question import Question
 from assistant.lexical import analyze, words
+from assistant.lexicon import ROLE_ALIASES
 from assistant.text import split_sentences
 from assistant.types import Chunk, Hit, Person
 
@@ -34,25 +35,6 @@ KEEP_RATIO = 0.6  # sentences scoring at least this share of the best one join t
 # a person the question asks about by role ("the deputies") gets their best sentence in, if
 # it scores at least this share of the best one (measured on eval/sets/sample.jsonl)
 PERSON_KEEP_RATIO = 0.45
-
-# Role words a question may use (English or Indonesian) -> how the role starts in a release.
-ROLE_ALIASES: dict[str, tuple[str, ...]] = {
-    "deputi": ("deputy", "deputies", "deputi", "deputi-deputi"),
-    "menteri": ("minister", "ministers", "menteri"),
-    "menko": ("menko", "coordinating"),
-    "presiden": ("president", "presiden"),
-    "wakil presiden": ("vice-president",),
-    "staf khusus": ("staff", "adviser", "advisor", "staf", "stafsus"),
-    "direktur": ("director", "directors", "direktur", "dirjen"),
-    "kepala": ("head", "kepala", "chief"),
-    "sekretaris": ("secretary", "sekretaris", "sesmenko"),
-    "gubernur": ("governor", "gubernur"),
-    "bupati": ("regent", "bupati"),
-    "wali kota": ("mayor", "walikota"),
-    "asisten deputi": ("asdep",),
-    "asdep": ("asdep",),
-    "tenaga ahli": ("expert", "experts", "ahli"),
-}
 
 # A role word the table lacks matches the head word of a person's role when the two spell
 # alike once English and Indonesian spelling is folded (deputy/deputi, director/direktur,

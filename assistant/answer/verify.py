@@ -26,7 +26,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.evaluation.metrics import answer_tokens
-from assistant.lexical import NUMBER_WORDS, analyze, detect_language, words
+from assistant.lexical import analyze, detect_language, words
+from assistant.lexicon import CURRENCIES, DAYS, MONTHS, NUMBER_WORDS, SCALES, ZERO_WORDS
 from assistant.text import split_sentences
 from assistant.types import Chunk
 
@@ -41,18 +42,6 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _LIST_NUMBER = re.compile(r"^\(?\d{1,2}[.)]$")  # a list item's number split off as a sentence
 _CAPITALISED = re.compile(r"(?<![\w'])[A-Z][\w'’-]*")
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
-SCALES = {"ribu": 1e3, "thousand": 1e3, "rb": 1e3, "juta": 1e6, "million": 1e6, "jt": 1e6,
-          "miliar": 1e9, "milyar": 1e9, "billion": 1e9, "triliun": 1e12, "trillion": 1e12}
-_CURRENCY = {"rp": "idr", "idr": "idr", "rupiah": "idr", "usd": "usd", "us": "usd",
-             "dolar": "usd", "dollar": "usd", "dollars": "usd"}
-MONTHS = {name: n for n, names in enumerate([
-    (), ("januari", "january", "jan"), ("februari", "february", "feb"), ("maret", "march"),
-    ("april",), ("mei", "may"), ("juni", "june"), ("juli", "july"),
-    ("agustus", "august", "agu", "aug"), ("september", "sep", "sept"),
-    ("oktober", "october", "okt", "oct"), ("november", "nov"),
-    ("desember", "december", "des", "dec")]) for name in names}
-_DAYS = frozenset("senin selasa rabu kamis jumat sabtu minggu monday tuesday wednesday "
-                  "thursday friday saturday sunday".split())
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,7 @@ def amounts(toks: Sequence[str]) -> frozenset[tuple[str, float]]:
             value *= SCALES[after]
             after = toks[i + 2] if i + 2 < len(toks) else ""
         before = toks[i - 1] if i else ""
-        currency = _CURRENCY.get(before) or _CURRENCY.get(after) or ""
+        currency = CURRENCIES.get(before) or CURRENCIES.get(after) or ""
         if currency or value != float(tok):
             found.add((currency, value))
     return frozenset(found)
@@ -122,7 +111,7 @@ def facts_of(text: str, known: Callable[[str], bool] | None = None,
                  frozenset(_names(text, known)))
 
 
-_SPELLED = {**NUMBER_WORDS, "nol": "0", "zero": "0"}
+_SPELLED = {**NUMBER_WORDS, **ZERO_WORDS}
 
 
 def _months(toks: Sequence[str]) -> set[int]:
@@ -136,7 +125,7 @@ def _names(text: str, known: Callable[[str], bool] | None) -> set[str]:
     for match in _CAPITALISED.finditer(text):
         word = match.group(0).rstrip("'’-").casefold()
         first = not text[:match.start()].strip()  # a sentence's first word is capitalised anyway
-        if word in MONTHS or word in _DAYS or word in _CURRENCY or word in SCALES or first:
+        if word in MONTHS or word in DAYS or word in CURRENCIES or word in SCALES or first:
             continue
         if known is None or known(word):
             names.add(word)

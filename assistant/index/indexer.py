@@ -26,7 +26,7 @@ from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.index.embed import Embedder
 from assistant.index.lexindex import LexicalDoc, LexicalIndex
-from assistant.index.store import ChromaStore, SentenceRows
+from assistant.index.store import ChromaStore, ReleaseWrite, SentenceRows
 from assistant.ingest.chunk import chunk_release
 from assistant.ingest.formats import Limits
 from assistant.ingest.releases import discover, read_file, source_for
@@ -72,8 +72,9 @@ class IndexState:
     catalog: dict[str, IndexedRelease]
 
 
-class Indexer:
-    """Keeps the store, the lexical index and the catalogue snapshot in step."""
+class IndexReader:
+    """The index as the answer path reads it: the catalogue snapshot (re-read when another
+    process wrote), the lexical index kept in step with it, thresholds and checks."""
 
     def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder,
                  lexical: LexicalIndex) -> None:
@@ -163,6 +164,20 @@ class Indexer:
         """The sentence vectors stored for these chunks (see sentences.StoredVectors)."""
         return self.store.sentence_vectors(chunk_ids)
 
+    @property
+    def catalog(self) -> dict[str, IndexedRelease]:
+        """The releases of the snapshot as last read, by id (no store round trip)."""
+        return self._state.catalog
+
+    def idf(self, term: str) -> float:
+        """A term's BM25 idf over the indexed chunks (0 for a term the index lacks)."""
+        return self.lexical.idf(term)
+
+
+class Indexer(IndexReader):
+    """Writes releases, keeping the store, the lexical index and the catalogue snapshot in
+    step (reading: IndexReader)."""
+
     # writing ------------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path], sync: bool = False, rebuild: bool = False,
@@ -192,9 +207,10 @@ class Indexer:
         self._changed()
         return report
 
-    def add_releases(self, releases: Sequence[Release],
-                     progress: Progress | None = None) -> IngestReport:
-        """Index releases built in code (evaluation sets, tests); unchanged ones are skipped."""
+    def add_releases(self, releases: Sequence[Release], progress: Progress | None = None,
+                     bulk: bool = False) -> IngestReport:
+        """Index releases built in code (evaluation sets, tests); unchanged ones are skipped.
+        bulk: embed them all, then write them in a few store calls (loading a large archive)."""
         indexed = self._prepare()
         report = IngestReport()
         todo = []
@@ -203,7 +219,7 @@ class Indexer:
                 report.unchanged.append(release.id)
             else:
                 todo.append((release, release.source))
-        self._index(todo, indexed, report, progress)
+        (self._index_bulk if bulk else self._index)(todo, indexed, report, progress)
         self._changed()
         return report
 
@@ -278,6 +294,25 @@ class Indexer:
                 if progress:
                     progress(done, total)
 
+    def _index_bulk(self, todo: Sequence[tuple[Release, str]],
+                    indexed: dict[str, IndexedRelease], report: IngestReport,
+                    progress: Progress | None) -> None:
+        """Embed every release, then store them together (catalogue last): an interrupted
+        batch leaves chunks that the next write's repair drops, and writes them again."""
+        planned = []
+        for n, (release, file) in enumerate(todo, start=1):
+            chunks = self._chunks(release)
+            planned.append((release, file, *self._release_write(release, file, chunks,
+                                                                 self._embed(chunks))))
+            if progress:
+                progress(n, len(todo) + 1)
+        self.store.put_releases([write for _, _, write, _ in planned])
+        for release, file, write, docs in planned:
+            self.lexical.put(release.id, release.content_hash, docs)
+            self._stored(release, file, len(write.chunks), indexed, report)
+        if progress:
+            progress(len(todo) + 1, len(todo) + 1)
+
     def _stored(self, release: Release, file: str, n_chunks: int,
                 indexed: dict[str, IndexedRelease], report: IngestReport) -> int:
         status = "updated" if release.id in indexed else "added"
@@ -293,17 +328,25 @@ class Indexer:
 
     def _write(self, release: Release, file: str, chunks: Sequence[Chunk],
                embedded: tuple[list[list[float]], SentenceRows]) -> None:
+        write, docs = self._release_write(release, file, chunks, embedded)
+        self.store.put_release(write.record, write.paragraphs, write.chunks, write.vectors,
+                               write.lexical, write.sentences)
+        self.lexical.put(release.id, release.content_hash, docs)
+
+    def _release_write(self, release: Release, file: str, chunks: Sequence[Chunk],
+                       embedded: tuple[list[list[float]], SentenceRows]
+                       ) -> tuple[ReleaseWrite, list[LexicalDoc]]:
+        """What the store and the lexical index keep of one embedded release."""
         vectors, sentences = embedded
         terms = [analyze(c.embed_text) for c in chunks]
         record = IndexedRelease(release.id, release.content_hash, release.source,
                                 release.title, release.date, len(chunks), release.people, file,
                                 release.subtitle, release.url)
-        self.store.put_release(record, release.paragraphs, chunks, vectors,
-                               [" ".join(t) for t in terms], sentences)
         date = release.date.toordinal() if release.date else 0
-        self.lexical.put(release.id, release.content_hash, [
-            LexicalDoc(c.id, release.id, date, c.source, tuple(t))
-            for c, t in zip(chunks, terms, strict=True)])
+        docs = [LexicalDoc(c.id, release.id, date, c.source, tuple(t))
+                for c, t in zip(chunks, terms, strict=True)]
+        return ReleaseWrite(record, release.paragraphs, chunks, vectors,
+                            [" ".join(t) for t in terms], sentences), docs
 
     def _chunks(self, release: Release) -> list[Chunk]:
         return chunk_release(release, max_words=self.settings.chunk_words,

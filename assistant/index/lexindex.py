@@ -47,19 +47,18 @@ class LexicalIndex:
     """BM25 over chunks, updated a release at a time, optionally logged to a file."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        self._path = Path(folder) / LOG_NAME if folder else None
+        self._log = LexicalLog(Path(folder) / LOG_NAME) if folder else None
         self._lock = threading.RLock()
         self.torn_lines = 0  # log lines a crash left unreadable, at the last replay
         self._reset()
-        if self._path and self._path.exists():
+        if self._log and self._log.path.exists():
             self._replay()
 
     def _reset(self) -> None:
         self.bm25 = BM25()
         self._docs: list[LexicalDoc | None] = []
         self._releases: dict[str, tuple[str, list[int]]] = {}  # id -> (hash, slots)
-        self._filters: tuple[np.ndarray, np.ndarray] | None = None
-        self._log_records = 0
+        self._filters: FilterColumns | None = None  # built at the first search after a write
 
     # reading ------------------------------------------------------------------------------
 
@@ -91,15 +90,9 @@ class LexicalIndex:
                ) -> list[tuple[str, float]]:
         """The k best chunk ids by BM25 within the date range and sources (zeros dropped)."""
         with self._lock:
-            scores = self.bm25.scores(terms)
-            dates, source_codes = self._filter_arrays()
-            if sources is not None:
-                wanted = [i for i, s in enumerate(self._source_names) if s in sources]
-                scores[~np.isin(source_codes, wanted)] = 0.0
-            if since:
-                scores[dates < since.toordinal()] = 0.0
-            if until:
-                scores[(dates > until.toordinal()) | (dates == 0)] = 0.0
+            if self._filters is None:
+                self._filters = FilterColumns(self._docs)
+            scores = self._filters.apply(self.bm25.scores(terms), since, until, sources)
             top = np.argsort(-scores)[:k]
             return [(self._chunk_id(i), float(scores[i])) for i in top if scores[i] > 0]
 
@@ -107,15 +100,6 @@ class LexicalIndex:
         doc = self._docs[slot]
         assert doc is not None  # a removed slot scores 0 and is never returned
         return doc.chunk_id
-
-    def _filter_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._filters is None:
-            names: dict[str, int] = {}
-            codes = [names.setdefault(d.source, len(names)) if d else -1 for d in self._docs]
-            self._source_names = list(names)
-            self._filters = (np.array([d.date if d else 0 for d in self._docs], dtype=np.int64),
-                             np.array(codes, dtype=np.int64))
-        return self._filters
 
     # writing ------------------------------------------------------------------------------
 
@@ -181,67 +165,113 @@ class LexicalIndex:
         """Rebuild BM25 from the live docs once most slots are dead (memory stays bounded)."""
         live = {rid: (h, [self._docs[s] for s in slots]) for rid, (h, slots)
                 in self._releases.items()}
-        records = self._log_records
         self._reset()
-        self._log_records = records
         for rid, (h, docs) in live.items():
             self._put(rid, h, [d for d in docs if d is not None])
 
     # the log ------------------------------------------------------------------------------
 
+    def _append(self, record: Mapping[str, Any]) -> None:
+        if self._log is None:
+            return
+        self._log.append(record)
+        if self._log.records > COMPACT_FACTOR * max(len(self._releases), 100):
+            self._rewrite()
+
+    def _rewrite(self) -> None:
+        """Write the live releases as a fresh log."""
+        if self._log is not None:
+            self._log.rewrite(
+                {"put": rid, "hash": h,
+                 "docs": [_doc_row(d) for d in (self._docs[s] for s in slots) if d]}
+                for rid, (h, slots) in self._releases.items())
+
+    def _replay(self) -> None:
+        assert self._log is not None
+        records, self.torn_lines = self._log.replay()
+        for record in records:
+            if "put" in record:
+                self._put(record["put"], record["hash"], [_row_doc(record["put"], r)
+                                                          for r in record["docs"]])
+            elif record.get("remove") in self._releases:
+                self._remove(record["remove"])
+
+
+class FilterColumns:
+    """Each slot's release date and source as arrays, so a filter zeroes scores in one step."""
+
+    def __init__(self, docs: Sequence[LexicalDoc | None]) -> None:
+        names: dict[str, int] = {}
+        codes = [names.setdefault(d.source, len(names)) if d else -1 for d in docs]
+        self.source_names = list(names)
+        self.dates = np.array([d.date if d else 0 for d in docs], dtype=np.int64)
+        self.sources = np.array(codes, dtype=np.int64)
+
+    def apply(self, scores: np.ndarray, since: dt.date | None, until: dt.date | None,
+              sources: Collection[str] | None) -> np.ndarray:
+        """The scores with every slot outside the dates (undated: outside any range) or the
+        sources set to 0."""
+        if sources is not None:
+            wanted = [i for i, s in enumerate(self.source_names) if s in sources]
+            scores[~np.isin(self.sources, wanted)] = 0.0
+        if since:
+            scores[self.dates < since.toordinal()] = 0.0
+        if until:
+            scores[(self.dates > until.toordinal()) | (self.dates == 0)] = 0.0
+        return scores
+
+
+class LexicalLog:
+    """The lexical index's file: an append-only log of JSON `put`/`remove` records, each
+    write under an exclusive `flock` (several processes may share it), replayed at start-up
+    and rewritten whole from the live releases when compacted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records = 0  # records in the file, live or dead (what compaction is decided on)
+
     @contextmanager
-    def _locked_file(self, mode: str) -> Iterator[Any]:
-        assert self._path is not None
-        with self._path.open(mode, encoding="utf-8") as handle:
+    def _locked(self, mode: str) -> Iterator[Any]:
+        with self.path.open(mode, encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield handle
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _append(self, record: Mapping[str, Any]) -> None:
-        if self._path is None:
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with self._locked_file("a") as handle:
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Add one record at the end of the log."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._locked("a") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._log_records += 1
-        if self._log_records > COMPACT_FACTOR * max(len(self._releases), 100):
-            self._rewrite()
+        self.records += 1
 
-    def _rewrite(self) -> None:
-        """Write the live releases as a fresh log (tmp file, then an atomic rename)."""
-        if self._path is None:
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".jsonl.tmp")
-        with self._locked_file("a"):
+    def rewrite(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the log by these records (a tmp file, then an atomic rename)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        written = 0
+        with self._locked("a"):
             with tmp.open("w", encoding="utf-8") as out:
-                for rid, (h, slots) in self._releases.items():
-                    docs = [_doc_row(d) for d in (self._docs[s] for s in slots) if d]
-                    out.write(json.dumps({"put": rid, "hash": h, "docs": docs},
-                                         ensure_ascii=False) + "\n")
-            tmp.replace(self._path)
-        self._log_records = len(self._releases)
+                for record in records:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    written += 1
+            tmp.replace(self.path)
+        self.records = written
 
-    def _replay(self) -> None:
-        assert self._path is not None
-        with self._locked_file("r") as handle:
+    def replay(self) -> tuple[list[dict[str, Any]], int]:
+        """Every readable record in order, and how many lines a crash left torn (what they
+        held is fetched again by `LexicalIndex.sync`)."""
+        with self._locked("r") as handle:
             lines = handle.read().splitlines()
-        torn = 0
+        records, torn = [], 0
         for line in lines:
             try:
-                record = json.loads(line)
+                records.append(json.loads(line))
             except json.JSONDecodeError:
                 torn += 1
-                continue  # a line torn by a crash; sync() fetches what it held
-            if "put" in record:
-                self._put(record["put"], record["hash"], [_row_doc(record["put"], r)
-                                                          for r in record["docs"]])
-            elif record.get("remove") in self._releases:
-                self._remove(record["remove"])
-            self._log_records += 1
-        self.torn_lines = torn
+        self.records += len(records)
+        return records, torn
 
 
 def _doc_row(doc: LexicalDoc) -> list[Any]:

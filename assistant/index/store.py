@@ -25,6 +25,7 @@ import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,6 +38,19 @@ from assistant.types import Chunk, IndexedRelease, Person
 
 _PAGE = 2000
 SentenceRows = Sequence[tuple[Sequence[int], Any]]  # per chunk: sentence starts, their vectors
+
+
+@dataclass(frozen=True)
+class ReleaseWrite:
+    """One release as the store writes it: its catalogue record and exact paragraphs, its
+    chunks with their vectors and analysed terms, and its chunks' sentence vectors."""
+
+    record: IndexedRelease
+    paragraphs: Sequence[str]
+    chunks: Sequence[Chunk]
+    vectors: Sequence[Sequence[float]]
+    lexical: Sequence[str]  # each chunk's analysed terms, space-separated
+    sentences: SentenceRows = ()
 
 
 def _date_num(date: dt.date | None) -> int:
@@ -188,28 +202,46 @@ class ChromaStore:
         sentences: SentenceRows = (),
     ) -> None:
         """Replace a release's chunks, sentence vectors and catalogue record (catalogue last)."""
+        self.put_releases([ReleaseWrite(record, paragraphs, chunks, vectors, lexical, sentences)])
+
+    def put_releases(self, writes: Sequence[ReleaseWrite]) -> None:
+        """Replace several releases in a few Chroma calls (a bulk load): every old chunk
+        deleted, then the new chunks and sentence vectors added, then the catalogue."""
+        if not writes:
+            return
+        ids = [w.record.id for w in writes]
         with self._lock.write():
-            self._chunks.delete(where={"release_id": record.id})
-            self._sentences.delete(where={"release_id": record.id})
-            if chunks:
-                self._chunks.add(
-                    ids=[c.id for c in chunks],
-                    embeddings=[list(v) for v in vectors],
-                    documents=[c.text for c in chunks],
-                    metadatas=[_chunk_meta(c, lex)
-                               for c, lex in zip(chunks, lexical, strict=True)],
-                )
-            if chunks and sentences:
-                self._sentences.add(
-                    ids=[c.id for c in chunks], embeddings=[[1.0]] * len(chunks),
-                    metadatas=[_sentence_meta(record.id, starts, matrix)
-                               for (starts, matrix) in sentences],
-                )
+            self._chunks.delete(where={"release_id": {"$in": ids}})
+            self._sentences.delete(where={"release_id": {"$in": ids}})
+            self._add_chunks(writes)
+            self._add_sentences(writes)
             self._catalog.upsert(
-                ids=[record.id], embeddings=[[1.0]], metadatas=[_release_meta(record)],
-                documents=[json.dumps(list(paragraphs), ensure_ascii=False)],
+                ids=ids, embeddings=[[1.0]] * len(writes),
+                metadatas=[_release_meta(w.record) for w in writes],
+                documents=[json.dumps(list(w.paragraphs), ensure_ascii=False) for w in writes],
             )
             self._set_meta()
+
+    def _add_chunks(self, writes: Sequence[ReleaseWrite]) -> None:
+        chunks = [c for w in writes for c in w.chunks]
+        vectors = [list(v) for w in writes for v in w.vectors]
+        metas = [_chunk_meta(c, lex) for w in writes
+                 for c, lex in zip(w.chunks, w.lexical, strict=True)]
+        for start in range(0, len(chunks), _PAGE):
+            end = start + _PAGE
+            self._chunks.add(ids=[c.id for c in chunks[start:end]],
+                             embeddings=vectors[start:end],
+                             documents=[c.text for c in chunks[start:end]],
+                             metadatas=metas[start:end])
+
+    def _add_sentences(self, writes: Sequence[ReleaseWrite]) -> None:
+        rows = [(c.id, _sentence_meta(w.record.id, starts, matrix))
+                for w in writes if w.sentences
+                for c, (starts, matrix) in zip(w.chunks, w.sentences, strict=True)]
+        for start in range(0, len(rows), _PAGE):
+            page = rows[start:start + _PAGE]
+            self._sentences.add(ids=[i for i, _ in page], embeddings=[[1.0]] * len(page),
+                                metadatas=[m for _, m in page])
 
     def delete_release(self, release_id: str) -> None:
         """Remove a release: catalogue record first, so it never points at missing chunks."""

@@ -6,8 +6,7 @@ the answer as server-sent events (`token` events while it is written, then one `
 event with that object, citations resolved and sentences verified); /api/releases lists,
 shows (with the exact paragraphs), uploads and deletes releases as the page does (same
 limits, one result row per file); /api/health says what this process serves. /docs
-describes them (rendered here from the OpenAPI schema, because the usual Swagger page loads
-its scripts from a CDN and the ministry's machines have no internet). With a users file,
+describes them (apidocs.py renders it from the OpenAPI schema). With a users file,
 every route needs HTTP Basic credentials of a user in it, and repeated wrong passwords from
 one address are answered 429 for a while (auth.LoginThrottle). The models are schema.py's.
 """
@@ -15,7 +14,6 @@ one address are answered 429 for a while (auth.LoginThrottle). The models are sc
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import shutil
 import tempfile
@@ -44,10 +42,11 @@ from assistant.schema import (
     to_json,
 )
 from assistant.types import Answer
+from assistant.web.apidocs import docs_html
 from assistant.web.auth import LoginThrottle, LoginThrottled, Users
 from assistant.web.uploads import Upload, delete_release, ingest_uploads
 
-TITLE = "Kemenko PMK press release assistant API"
+TITLE = "Kemenko PMK press release assistant API"  # the OpenAPI title /docs shows
 
 
 class Turn(BaseModel):
@@ -247,47 +246,3 @@ def health_of(assistant: Assistant) -> HealthOut:
                      generation=state.generation, store=assistant.index.where,
                      llm=getattr(assistant.answerer, "model_name", None),
                      modes=assistant.modes)
-
-
-def docs_html(schema: dict[str, Any]) -> str:
-    """A self-contained page describing every operation of an OpenAPI schema."""
-    sections = []
-    for path, operations in schema.get("paths", {}).items():
-        for method, op in operations.items():
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
-            reply = op.get("responses", {}).get("200", {}).get("content", {})
-            parts = [f"<h2><code>{method.upper()} {html.escape(path)}"
-                     f"</code></h2><p>{html.escape(op.get('description') or op.get('summary', ''))}"
-                     "</p>"]
-            if body:
-                parts.append(_schema_block("Request body", body.get("schema", {}), schema))
-            if reply:
-                parts.append(_schema_block("Response", reply.get("application/json", {})
-                                           .get("schema", {}), schema))
-            sections.append("".join(parts))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(TITLE)}"
-            "</title><style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;"
-            "padding:0 1rem}pre{background:#f4f4f5;padding:.8rem;overflow:auto}</style></head>"
-            f"<body><h1>{html.escape(TITLE)}</h1><p>Machine-readable schema: "
-            "<a href='/openapi.json'>/openapi.json</a>. Example: <code>curl -s -X POST "
-            "http://127.0.0.1:7860/api/ask -H 'Content-Type: application/json' -d "
-            "'{\"question\": \"Kapan CAHRSE diselenggarakan?\"}'</code></p>"
-            f"{''.join(sections)}</body></html>")
-
-
-def _schema_block(label: str, node: dict[str, Any], schema: dict[str, Any]) -> str:
-    resolved = _resolve(node, schema)
-    text = json.dumps(resolved, indent=2, ensure_ascii=False)
-    return f"<h3>{label}</h3><pre>{html.escape(text)}</pre>"
-
-
-def _resolve(node: Any, schema: dict[str, Any], depth: int = 0) -> Any:
-    """The schema node with $refs replaced by their definitions (titles dropped)."""
-    if isinstance(node, list):
-        return [_resolve(item, schema, depth) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node and depth < 6:
-        name = node["$ref"].rsplit("/", 1)[-1]
-        return _resolve(schema["components"]["schemas"][name], schema, depth + 1)
-    return {k: _resolve(v, schema, depth) for k, v in node.items() if k != "title"}

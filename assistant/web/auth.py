@@ -176,6 +176,12 @@ class LoginThrottle:
             while len(self._failures) > self.max_tracked:
                 self._failures.popitem(last=False)
 
+    @property
+    def tracked(self) -> int:
+        """How many (address, name) and address keys are remembered (at most max_tracked)."""
+        with self._lock:
+            return len(self._failures)
+
     def succeeded(self, client: str, name: str) -> None:
         """Forget the failures of this name from this client."""
         with self._lock:

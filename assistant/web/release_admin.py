@@ -92,14 +92,14 @@ class ReleaseHandlers:
 
     def confirm(self, release_id: str, lang: str) -> tuple[Any, ...]:
         """Ask before deleting: the selected release's title and what deleting does."""
-        record = self.assistant.index.state.catalog.get(release_id or "")
+        record = self.assistant.index.catalog.get(release_id or "")
         if record is None:
             raise gr.Error(t(lang, "select_first"))
         return gr.update(visible=True), t(lang, "confirm_delete", title=escape(record.title))
 
     def delete(self, release_id: str, query: str, lang: str) -> tuple[Any, ...]:
         """Delete the confirmed release (and its uploaded file, so it does not come back)."""
-        record = self.assistant.index.state.catalog.get(release_id or "")
+        record = self.assistant.index.catalog.get(release_id or "")
         if record is None:
             raise gr.Error(t(lang, "select_first"))
         try:

@@ -222,9 +222,24 @@ def plain_text(answer: AnswerJSON, lang: str = "id") -> str:
     if answer.get("notice"):
         lines.append(f"({answer['notice']})")
     if answer["citations"]:
-        lines += ["", f"{t(lang, 'sources_head')}:"]
-    for c in answer["citations"]:
+        lines += ["", f"{t(lang, 'sources_head')}:", *sources_plain(answer["citations"], lang)]
+    return "\n".join(lines) + "\n"
+
+
+def terminal_text(answer: AnswerJSON, lang: str = "id") -> str:
+    """What `assistant ask` prints: the answer (unsupported sentences marked), a blank line,
+    then its numbered sources."""
+    lines = [marked_plain(answer, lang)]
+    if answer["citations"]:
+        lines += ["", *sources_plain(answer["citations"], lang)]
+    return "\n".join(lines)
+
+
+def sources_plain(citations: Sequence[Mapping[str, Any]], lang: str = "id") -> list[str]:
+    """Each citation as plain lines: `[n] title (date), publisher`, then its quote indented."""
+    lines = []
+    for c in citations:
         source = f", {c['source']}" if c["source"] else ""
         lines.append(f"[{c['n']}] {c['title']} ({_date(c['date'], lang)}){source}")
         lines.append(f'    "{c["quote"]}"')
-    return "\n".join(lines) + "\n"
+    return lines
