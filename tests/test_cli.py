@@ -149,6 +149,8 @@ def test_ask_plain_is_the_shared_plain_rendering(env: Path) -> None:
     runner.invoke(main, ["ingest", "-q", str(env)])
     question = "anggaran intervensi gizi stunting"
     payload = json.loads(runner.invoke(main, ["ask", "--json", question]).output)
-    plain = runner.invoke(main, ["ask", question]).output
+    result = runner.invoke(main, ["ask", question])
+    plain = result.stdout
     assert plain == terminal_text(payload, "id") + "\n"
+    assert result.stderr == "answered by: extractive\n"  # stdout stays the answer alone
     assert '    "' in plain  # each source's quote, indented under it
