@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     upload_dir: Path = Path("corpus/uploads")
     upload_max_mb: float = 20.0
     upload_max_files: int = 20
+    # request bodies (web/limits.py): an upload request's total (a few releases with photos
+    # are tens of MB), any other request's (a question with its history is a few KB)
+    upload_max_request_mb: float = 100.0
+    max_json_kb: float = 512.0
     # ingest limits: a file over one is reported in one line naming the variable and skipped,
     # so one runaway file cannot stall or exhaust an ingest. A release is ~10 chunks; the
     # largest real reports (~200 pages) make ~1,500, and at ~8 chunks/s on 2 cores 2,000

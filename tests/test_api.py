@@ -118,6 +118,19 @@ def test_without_a_model_written_answers_are_refused_with_how_to_get_one(url: st
     assert httpx.get(f"{url}/api/health", timeout=30).json()["modes"] == ["extractive"]
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    ('{"question": "x", "k": NaN}', "k"), ('{"question": "x", "k": Infinity}', "k"),
+    ('{"question": "x", "k": -Infinity}', "k"), ('{"question": NaN}', "question"),
+    ('{"question": "x", "k": 1e400}', "k"), ('{"question": "x", "since": NaN}', "since"),
+    ('{"question": "x", "history": [NaN]}', "history")])
+def test_a_nan_or_infinity_is_refused_not_a_crash(url: str, body: str, field: str) -> None:
+    # before: 500 (the validation error echoed the NaN, which JSON cannot carry)
+    response = httpx.post(f"{url}/api/ask", content=body, timeout=30,
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][:2] == ["body", field]
+
+
 def test_releases_lists_the_index(url: str) -> None:
     releases = httpx.get(f"{url}/api/releases", timeout=30).json()
     assert [r["date"] for r in releases] == ["2023-10-02", "2023-09-29", "2023-08-10"]

@@ -86,6 +86,29 @@ def test_front_matter_overrides_extraction(tmp_path: Path) -> None:
     assert release.paragraphs[0].startswith("JAKARTA - ")
 
 
+@pytest.mark.parametrize("url", [
+    "javascript:alert(document.cookie)", "JavaScript:alert(1)", "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>", "file:///etc/passwd", "/rilis/1",
+    "vbscript:msgbox", "https://", "http://[::1"])
+def test_a_url_that_is_not_http_is_refused_with_its_reason(tmp_path: Path, url: str) -> None:
+    # before: accepted, and returned in citations as a link
+    front = write(tmp_path / "rilis.txt", f"---\ntitle: Judul\nurl: {json.dumps(url)}\n---\n"
+                  + BODY)
+    with pytest.raises(IngestError, match=r"`rilis.txt`: url .* is not an http\(s\) address"):
+        load_file(front)
+    line = {"title": "Judul", "text": BODY, "url": url}
+    jsonl = write(tmp_path / "rilis.jsonl", json.dumps(line) + "\n")
+    releases, problems = load_file_partial(jsonl)
+    assert not releases and "rilis.jsonl line 1: url" in problems[0]
+
+
+@pytest.mark.parametrize("url", ["https://www.kemenkopmk.go.id/rilis/1", "HTTP://example.id",
+                                 ""])
+def test_an_http_url_is_kept(tmp_path: Path, url: str) -> None:
+    text = f"---\ntitle: Judul\nurl: {json.dumps(url)}\n---\n" + BODY
+    assert load_file(write(tmp_path / "rilis.txt", text))[0].url == url
+
+
 def test_front_matter_title_without_title_line(tmp_path: Path) -> None:
     (release,) = load_file(write(tmp_path / "rilis.md", "---\ntitle: Judul\n---\n" + BODY))
     assert release.title == "Judul"

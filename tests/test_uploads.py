@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,24 +58,13 @@ def _upload_event(url: str) -> tuple[int, int]:
     return dependency["id"], button
 
 
-def _call_upload(url: str, path: str) -> list[dict]:
-    """Join the queue for the ingest button with a FileData naming path; the events."""
+def _call_upload(url: str, path: str) -> httpx.Response:
+    """Join the queue for the ingest button with a FileData naming path."""
     fn_index, trigger = _upload_event(url)
-    session = "probe123"
     body = {"data": [[{"path": path, "meta": {"_type": "gradio.FileData"}}], "id", ""],
-            "fn_index": fn_index, "trigger_id": trigger, "session_hash": session,
+            "fn_index": fn_index, "trigger_id": trigger, "session_hash": "probe123",
             "event_data": None}
-    joined = httpx.post(f"{url}/gradio_api/queue/join", json=body, timeout=30)
-    assert joined.status_code == 200, joined.text
-    events = []
-    with httpx.stream("GET", f"{url}/gradio_api/queue/data",
-                      params={"session_hash": session}, timeout=60) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                events.append(json.loads(line[5:]))
-                if events[-1].get("msg") == "process_completed":
-                    break
-    return events
+    return httpx.post(f"{url}/gradio_api/queue/join", json=body, timeout=30)
 
 
 @pytest.mark.parametrize("relative", [False, True])
@@ -88,8 +76,8 @@ def test_a_server_file_named_in_a_request_is_not_indexed(
                            "Dokumen Rahasia\n\nKata sandi server adalah merah-putih-45.\n")
     monkeypatch.chdir(tmp_path / "private")
     path = "../private/rahasia.txt" if relative else str(secret)
-    events = _call_upload(url, path)
-    assert events and events[-1]["msg"] == "process_completed"
+    joined = _call_upload(url, path)  # refused before Gradio opens it (web/guard.py)
+    assert joined.status_code == 400 and "was not uploaded through this page" in joined.text
     assert assistant.index.refresh(force=True).catalog == {}
     uploads = Path(assistant.settings.upload_dir)
     assert not uploads.exists() or not any(uploads.iterdir())

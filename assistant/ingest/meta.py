@@ -50,6 +50,19 @@ def folder_source(path: Path, limits: Limits) -> str:
     return ""
 
 
+def check_url(label: str, url: str) -> str:
+    """url when it is empty or an http(s) address; anything else (`javascript:`, `data:`,
+    `file:`, a bare path) is refused, because citations show it as a link."""
+    try:
+        parts = urlsplit(url)
+        if not url or (parts.scheme.lower() in ("http", "https") and parts.hostname):
+            return url
+    except ValueError:
+        pass
+    raise IngestError(f"{label}url {url[:80]!r} is not an http(s) address; give the "
+                      "release's web address (https://...) or leave url out")
+
+
 def publisher(given: str, path: Path, url: str, limits: Limits) -> str:
     """A release's source: as given, else its folder's default, else its url's host."""
     if given:

@@ -23,7 +23,7 @@ from assistant.ingest.formats import (
     encoding_notes,
     over_limit,
 )
-from assistant.ingest.meta import check_size, publisher, read_sidecar
+from assistant.ingest.meta import check_size, check_url, publisher, read_sidecar
 from assistant.text import extract_people, find_date, normalize, parse_date, split_paragraphs
 from assistant.types import Release
 
@@ -103,7 +103,7 @@ def _load(path: Path, limits: Limits) -> LoadedFile:
     sidecar = read_sidecar(path, limits)
     label = f"`{path.name}`: "
     draft = apply_meta(label, READERS[path.suffix.lower()](path, data, limits), sidecar)
-    release = _release(path, draft, limits, sidecar)
+    release = _release(path, draft, limits, sidecar, label=label)
     _check_chunks(label, release, limits)
     return LoadedFile(source_for(path), (release,), notes=draft.notes)
 
@@ -136,7 +136,8 @@ def _check_chunks(label: str, release: Release, limits: Limits) -> None:
 
 
 def _release(path: Path, draft: Draft, limits: Limits, extra: Any = None,
-             rid: str = "") -> Release:
+             rid: str = "", label: str = "") -> Release:
+    check_url(label, draft.url)
     source = publisher(draft.source, path, draft.url, limits)
     date = draft.date or find_date("\n".join(draft.paragraphs))
     people = draft.people or extract_people(draft.paragraphs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile, status
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
@@ -119,6 +122,7 @@ def create_api(assistant: Assistant, users: Users | None = None,
     login = Depends(_auth_dependency(users, throttle or login_throttle(assistant)))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[login])
+    app.add_exception_handler(RequestValidationError, invalid_request)
     _answer_routes(app, assistant)
     _release_routes(app, assistant)
 
@@ -136,6 +140,25 @@ def create_api(assistant: Assistant, users: Users | None = None,
         return docs_html(app.openapi())
 
     return app
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with what is wrong; a NaN or Infinity that was sent is named, not echoed (JSON
+    cannot carry it, and FastAPI's own handler answered 500 trying)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(status_code=422,
+                        content={"detail": _finite(jsonable_encoder(errors))})
+
+
+def _finite(value: Any) -> Any:
+    """value with every NaN or infinite float replaced by its name (a string)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _answer_routes(app: FastAPI, assistant: Assistant) -> None:

@@ -1,17 +1,22 @@
 """Serving: the REST API (api.py) with the chat page (ui.py) mounted at /, run by uvicorn.
 
 Every response carries the security headers below; logins on the page's form (/login) and
-the API's HTTP Basic go through one throttle, keyed on the client's address.
+the API's HTTP Basic go through one throttle, keyed on the client's address. In front of
+both: request body limits (limits.py) and the guard of the mounted page (guard.py: only
+files Gradio received are opened, only /ask and /chat are API endpoints, every Gradio route
+needs the login).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 from assistant.pipeline import Assistant
 from assistant.web.auth import LoginThrottle, Users
+from assistant.web.guard import GradioGuard
+from assistant.web.limits import BodyLimit
 
 SHUTDOWN_GRACE_SECONDS = 5  # on SIGTERM, requests still running get this long, then are cut off
 
@@ -35,6 +40,7 @@ _CLIENT: ContextVar[str] = ContextVar("client", default="unknown")  # for Gradio
 def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     """The FastAPI app: REST API (/api/..., /docs) with the chat page mounted at /."""
     import gradio as gr
+    from starlette.routing import Mount
 
     from assistant.web.api import create_api, login_throttle
     from assistant.web.ui import CSS, I18N, JS, THEME, create_app
@@ -42,22 +48,36 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     settings = assistant.settings
     throttle = login_throttle(assistant)
     api = create_api(assistant, users, throttle)
+    blocks = create_app(assistant)
     app = gr.mount_gradio_app(
-        api, create_app(assistant), path="/",
-        auth=_page_login(users, throttle) if users else None,
+        api, blocks, path="/",
+        auth=page_login(users, throttle) if users else None,
         auth_message="Masuk dengan akun staf / Log in with your staff account",
         max_file_size=int(settings.upload_max_mb * 2**20),
         theme=THEME, css=CSS, js=JS, i18n=I18N,
     )
+    # Gradio checks that a file named in a request was uploaded only once it has "launched";
+    # mounted, it never does. The guard checks first; this turns Gradio's own check on too.
+    blocks.has_launched = True
+    page = next(route.app for route in app.routes if isinstance(route, Mount))
+    app.add_middleware(GradioGuard, page=page, blocks=blocks, login=users is not None)
+    app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app
 
 
-def _page_login(users: Users, throttle: LoginThrottle) -> Callable[[str, str], bool]:
-    """The page's login check: the API's, keyed on the address SecurityHeaders recorded."""
+def page_login(users: Users, throttle: LoginThrottle
+               ) -> Callable[[str, str], Awaitable[bool]]:
+    """The page's login check: the API's, keyed on the address SecurityHeaders recorded, run
+    in a worker thread (Gradio awaits it; scrypt on the event loop would stall every route)."""
+    from starlette.concurrency import run_in_threadpool
+
     from assistant.web.api import verify
 
-    return lambda name, password: verify(users, throttle, _CLIENT.get(), name, password)
+    async def login(name: str, password: str) -> bool:
+        return await run_in_threadpool(verify, users, throttle, _CLIENT.get(), name, password)
+
+    return login
 
 
 class SecurityHeaders:
