@@ -176,7 +176,7 @@ def test_only_public_endpoints_can_be_called_by_name(page: httpx.Client) -> None
     by_index = page.post("/gradio_api/run/ask", json={"data": [[_file(uploaded[0])], "id", ""],
                                                       "fn_index": fn_index})
     assert by_index.status_code == 400
-    ask = page.post("/gradio_api/run/ask", json={"data": ["Berapa anggaran stunting?", "", ""]},
+    ask = page.post("/gradio_api/run/ask", json={"data": ["Berapa anggaran stunting?", "", "", ""]},
                     timeout=60)
     assert ask.status_code == 200, ask.text
 
