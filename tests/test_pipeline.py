@@ -11,7 +11,7 @@ from assistant.errors import IndexMismatchError
 from assistant.index.indexer import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
-from tests.conftest import SAMPLE_RELEASE, write_release
+from tests.conftest import SAMPLE_RELEASE, VOCATIONAL_RELEASE, write_release
 
 
 def assert_consistent(assistant: Assistant) -> None:
@@ -165,6 +165,21 @@ def test_interrupted_write_is_repaired(fake_settings: Settings, folder: Path) ->
     assistant.index.store._chunks.delete(where={"release_id": victim.id})
     report = assistant.index.ingest([folder])
     assert victim.id in report.updated or victim.id in report.added
+    assert_consistent(assistant)
+
+
+def test_repair_from_an_older_snapshot_keeps_what_another_writer_stored(
+        fake_settings: Settings, folder: Path, tmp_path: Path) -> None:
+    # before: an ingest's repair compared the chunks with its own, older catalogue and
+    # deleted every release another writer (upload thread, CLI ingest) had stored since
+    assistant = build(fake_settings)
+    assistant.index.ingest([folder])
+    snapshot = dict(assistant.index.state.catalog)
+    other = build(fake_settings)  # a second writer: another process, or another upload
+    extra = write_release(tmp_path / "other", "vokasi.txt", VOCATIONAL_RELEASE)
+    added = other.index.ingest([extra]).added
+    assert assistant.index.store.repair(snapshot) == 0
+    assert set(added) <= set(assistant.index.refresh(force=True).catalog)
     assert_consistent(assistant)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -95,3 +96,30 @@ def test_a_server_file_named_in_a_request_is_not_indexed(
     assert not uploads.exists() or not any(uploads.iterdir())
     answer = httpx.post(f"{url}/api/ask", json={"question": "kata sandi server"}, timeout=60)
     assert "merah-putih" not in answer.text
+
+
+def _news_release(n: int) -> bytes:
+    return (f"Rilis Nomor {n} tentang Program Daerah {n}\n\nKemenko PMK membahas program "
+            f"daerah nomor {n} bersama pemerintah provinsi ke-{n}.\n").encode()
+
+
+def test_concurrent_uploads_all_succeed_and_the_manifest_keeps_every_release(
+        served: tuple[str, Assistant]) -> None:
+    # before: 1-2 of 6-24 parallel uploads answered 500 (every writer renamed the one
+    # manifest.json.tmp), and a writer holding an older catalogue could write last
+    url, assistant = served
+    n = 16
+
+    def upload(i: int) -> httpx.Response:
+        files = {"files": (f"rilis-{i}.txt", _news_release(i), "text/plain")}
+        return httpx.post(f"{url}/api/releases", files=files, timeout=120)
+
+    with ThreadPoolExecutor(n) as pool:
+        responses = list(pool.map(upload, range(n)))
+    assert [r.status_code for r in responses] == [200] * n, [r.text for r in responses]
+    catalog = assistant.index.refresh(force=True).catalog
+    assert len(catalog) == n
+    index_dir = Path(assistant.settings.index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["releases"]) == set(catalog)
+    assert not [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")]

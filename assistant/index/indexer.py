@@ -10,7 +10,6 @@ the store's generation token changes: after this process writes, or when another
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.index.embed import Embedder
 from assistant.index.lexindex import LexicalDoc, LexicalIndex
+from assistant.index.manifest import MANIFEST_NAME, manifest_lock, write_json_atomically
 from assistant.index.store import ChromaStore, SentenceRows
 from assistant.ingest.chunk import chunk_release
 from assistant.ingest.formats import Limits
@@ -39,7 +39,6 @@ SCHEMA_VERSION = 3
 # question, slower, same answers); writing needs SCHEMA_VERSION
 READABLE_SCHEMAS = (2, 3)
 log = logging.getLogger(__name__)
-MANIFEST_NAME = "manifest.json"
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 Progress = Callable[[int, int], Any]
 
@@ -325,9 +324,12 @@ class Indexer:
             report.removed.append(rid)
 
     def _changed(self) -> None:
-        state = self.refresh(force=True)
-        if not self.settings.chroma_url:
-            write_manifest(Path(self.settings.index_dir), state)
+        if self.settings.chroma_url:
+            self.refresh(force=True)
+            return
+        index_dir = Path(self.settings.index_dir)
+        with manifest_lock(index_dir):  # read the newest catalogue and write it, in one step
+            write_manifest(index_dir, self.refresh(force=True))
 
 
 # the setting that overrides each answerer's refusal threshold
@@ -362,10 +364,7 @@ def write_manifest(index_dir: Path, state: IndexState) -> None:
                             "file": r.file, "n_chunks": r.n_chunks}
                      for r in state.catalog.values()},
     }
-    path = index_dir / MANIFEST_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomically(index_dir / MANIFEST_NAME, manifest)
 
 
 def _unchanged(known: IndexedRelease | None, release: Release) -> bool:

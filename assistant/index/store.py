@@ -13,7 +13,8 @@ that are not there; `repair()` removes chunks left by an interrupted write.
 
 Thread safety: the web app answers several questions at once while staff upload or delete
 releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
-query never sees a release between "old chunks deleted" and "new chunks added".
+query never sees a release between "old chunks deleted" and "new chunks added"; an embedded
+store's writes also flock `write.lock`, so writers in other processes take turns (locks.py).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,10 +32,12 @@ import numpy as np
 
 from assistant.errors import StoreError
 from assistant.index.lexindex import LexicalDoc
+from assistant.index.locks import ReadWriteLock
 from assistant.text import parse_iso_date
 from assistant.types import Chunk, IndexedRelease, Person
 
 _PAGE = 2000
+WRITE_LOCK = "write.lock"  # flocked by every write to an embedded store (locks.py)
 SentenceRows = Sequence[tuple[Sequence[int], Any]]  # per chunk: sentence starts, their vectors
 
 
@@ -43,50 +45,13 @@ def _date_num(date: dt.date | None) -> int:
     return date.year * 10000 + date.month * 100 + date.day if date else 0
 
 
-class ReadWriteLock:
-    """Many readers or one writer; a waiting writer blocks new readers."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._waiting = 0  # writers waiting
-        self._writing = False
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        """Hold the lock shared."""
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing and not self._waiting)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        """Hold the lock exclusively."""
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: not self._writing and not self._readers)
-            self._waiting -= 1
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
 class ChromaStore:
     """Chunk vectors and the release catalog in one Chroma database."""
 
-    def __init__(self, client: Any, name: str = "releases") -> None:
+    def __init__(self, client: Any, name: str = "releases", lock_file: Path | None = None
+                 ) -> None:
         self._client = client
-        self._lock = ReadWriteLock()
+        self._lock = ReadWriteLock(lock_file)  # lock_file: writers in other processes flock it
         self._open(name)
 
     def _open(self, name: str) -> None:
@@ -124,6 +89,7 @@ class ChromaStore:
                 ) from exc
         else:
             client = chromadb.PersistentClient(path=str(index_dir), settings=settings)
+            return cls(client, name, Path(index_dir) / WRITE_LOCK)
         return cls(client, name)
 
     # provenance ---------------------------------------------------------------------------
@@ -222,18 +188,22 @@ class ChromaStore:
     def repair(self, catalog: dict[str, IndexedRelease] | None = None) -> int:
         """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
 
-        They are then missing from the catalog, so the next ingest indexes them again.
+        They are then missing from the catalog, so the next ingest indexes them again. The
+        catalog passed (a snapshot) only decides whether to look; what is dropped is decided
+        under the write lock from the catalogue as it is then, so a release another writer
+        stored after the snapshot is never taken for a broken one.
         """
-        catalog = self.releases() if catalog is None else catalog
-        if self.count() == sum(r.n_chunks for r in catalog.values()):
-            # every interrupted write leaves the totals apart (chunks deleted and not yet
-            # added, or added and not yet catalogued), so equal totals skip the full scan
+        if catalog is not None and self._consistent(catalog):
             return 0
-        counts = {rid: len(ids) for rid, ids in self.chunk_ids().items()}
-        broken = {rid for rid, n in counts.items()
-                  if rid not in catalog or catalog[rid].n_chunks != n}
-        broken |= {rid for rid, record in catalog.items() if counts.get(rid, 0) != record.n_chunks}
         with self._lock.write():
+            catalog = self.releases()
+            if self._consistent(catalog):
+                return 0
+            counts = {rid: len(ids) for rid, ids in self.chunk_ids().items()}
+            broken = {rid for rid, n in counts.items()
+                      if rid not in catalog or catalog[rid].n_chunks != n}
+            broken |= {rid for rid, record in catalog.items()
+                       if counts.get(rid, 0) != record.n_chunks}
             for rid in broken:
                 self._chunks.delete(where={"release_id": rid})
                 self._sentences.delete(where={"release_id": rid})
@@ -242,6 +212,11 @@ class ChromaStore:
             if broken:
                 self._set_meta()
         return len(broken)
+
+    def _consistent(self, catalog: dict[str, IndexedRelease]) -> bool:
+        # every interrupted write leaves the totals apart (chunks deleted and not yet
+        # added, or added and not yet catalogued), so equal totals skip the full scan
+        return self.count() == sum(r.n_chunks for r in catalog.values())
 
     # chunks -------------------------------------------------------------------------------
 
