@@ -123,3 +123,51 @@ def test_concurrent_uploads_all_succeed_and_the_manifest_keeps_every_release(
     manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["releases"]) == set(catalog)
     assert not [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def _jsonl(*rows: dict) -> bytes:
+    return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
+
+
+CORPUS_ROW = {"id": "kemenko-001", "title": "Rilis Resmi Vaksinasi Lansia",
+              "text": "Kemenko PMK memulai vaksinasi lansia di 34 provinsi."}
+
+
+def test_an_upload_cannot_replace_a_release_from_the_corpus(
+        served: tuple[str, Assistant], tmp_path: Path) -> None:
+    # before: the upload answered "1 updated" and the corpus release was gone
+    url, assistant = served
+    corpus = tmp_path / "corpus" / "rilis.jsonl"
+    corpus.parent.mkdir()
+    corpus.write_bytes(_jsonl(CORPUS_ROW))
+    assert assistant.index.ingest([corpus]).added == ["kemenko-001"]
+    hostile = _jsonl({**CORPUS_ROW, "title": "Palsu", "text": "Isi yang dipalsukan."},
+                     {"id": "baru-1", "title": "Rilis Baru", "text": "Isi rilis baru."})
+    response = httpx.post(f"{url}/api/releases", timeout=60,
+                          files={"files": ("ganti.jsonl", hostile, "application/json")})
+    assert response.status_code == 200, response.text
+    row = response.json()["files"][0]
+    assert row["status"] == "failed"
+    assert ("id kemenko-001 already belongs to release 'Rilis Resmi Vaksinasi Lansia' from "
+            f"{corpus.resolve().as_posix()}; uploads may only add releases or update their own"
+            ) in row["reason"]
+    catalog = assistant.index.refresh(force=True).catalog
+    assert catalog["kemenko-001"].title == "Rilis Resmi Vaksinasi Lansia"
+    assert catalog["kemenko-001"].file == corpus.resolve().as_posix()
+    assert catalog["baru-1"].title == "Rilis Baru"  # the rest of the file is indexed
+    stored = assistant.index.release("kemenko-001")
+    assert stored and stored.paragraphs == (CORPUS_ROW["text"],)
+
+
+def test_an_upload_may_update_its_own_release(served: tuple[str, Assistant]) -> None:
+    url, assistant = served
+    first = {"id": "unggah-1", "title": "Rilis Unggahan", "text": "Versi pertama."}
+    for row, status in ((first, "added"), ({**first, "text": "Versi kedua."}, "updated")):
+        response = httpx.post(f"{url}/api/releases", timeout=60,
+                              files={"files": ("unggah.jsonl", _jsonl(row), "text/plain")})
+        assert response.json()["files"][0]["status"] == status, response.text
+    stored = assistant.index.release("unggah-1")
+    assert stored and stored.paragraphs == ("Versi kedua.",)
+    # the first version's file went with the release it no longer holds
+    folder = Path(assistant.settings.upload_dir)
+    assert [p.name for p in folder.iterdir()] == [Path(stored.record.file).name]

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,8 @@ READABLE_SCHEMAS = (2, 3)
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 Progress = Callable[[int, int], Any]
+# why a release read from a file may not be indexed ("" when it may): release, file, catalogue
+Admit = Callable[[Release, str, Mapping[str, IndexedRelease]], str]
 
 
 @dataclass
@@ -165,8 +167,9 @@ class Indexer:
     # writing ------------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path], sync: bool = False, rebuild: bool = False,
-               progress: Progress | None = None) -> IngestReport:
-        """Index the release files under paths; with sync, drop releases whose files are gone."""
+               progress: Progress | None = None, admit: Admit | None = None) -> IngestReport:
+        """Index the release files under paths; with sync, drop releases whose files are gone;
+        admit may refuse releases (uploads: web/admission.py), which fail their file."""
         if rebuild:
             self.store.reset()
             self.lexical.clear()
@@ -180,6 +183,8 @@ class Indexer:
             file = source_for(path)
             seen_files.add(file)
             for release in self._read(path, file, report):
+                if _refused(admit, release, file, indexed, report):
+                    continue
                 seen_ids.add(release.id)
                 if _unchanged(indexed.get(release.id), release):
                     report.unchanged.append(release.id)
@@ -365,6 +370,16 @@ def write_manifest(index_dir: Path, state: IndexState) -> None:
                      for r in state.catalog.values()},
     }
     write_json_atomically(index_dir / MANIFEST_NAME, manifest)
+
+
+def _refused(admit: Admit | None, release: Release, file: str,
+             indexed: Mapping[str, IndexedRelease], report: IngestReport) -> bool:
+    """Ask admit about a release; a refusal fails its file with the reason."""
+    reason = admit(release, file, indexed) if admit else ""
+    if reason:
+        report.failed.append(reason)
+        report.files[file] = "failed"
+    return bool(reason)
 
 
 def _unchanged(known: IndexedRelease | None, release: Release) -> bool:
