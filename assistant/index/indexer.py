@@ -91,6 +91,7 @@ class Indexer:
     def _load(self) -> IndexState:
         # generation and provenance first: a write after them is seen at the next check
         generation, provenance = self.store.meta()
+        self.store.follow(generation)  # another process wrote: query what it stored too
         catalog = self.store.releases()
         schema = provenance.get("schema")
         if catalog and schema in READABLE_SCHEMAS and schema != SCHEMA_VERSION:

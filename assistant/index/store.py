@@ -15,6 +15,12 @@ Thread safety: the web app answers several questions at once while staff upload 
 releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
 query never sees a release between "old chunks deleted" and "new chunks added"; an embedded
 store's writes also flock `write.lock`, so writers in other processes take turns (locks.py).
+
+Other processes: an embedded (PersistentClient) Chroma keeps each collection's HNSW index in
+memory and never reads it again, so a server would not find by vector what an `assistant
+ingest` beside it stored (the catalogue and `get` read SQLite and do see it). `follow()`,
+called when the indexer sees a new generation, restarts the embedded client when the
+generation was written by another process.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class ChromaStore:
                  ) -> None:
         self._client = client
         self._lock = ReadWriteLock(lock_file)  # lock_file: writers in other processes flock it
+        self._embedded = lock_file is not None
+        self._seen: str | None = None  # the last generation this process's vector view holds
         self._open(name)
 
     def _open(self, name: str) -> None:
@@ -114,6 +122,18 @@ class ChromaStore:
         provenance = json.loads(meta["provenance"]) if "provenance" in meta else {}
         return str(meta.get("generation", "")), provenance
 
+    def follow(self, generation: str) -> None:
+        """Make queries see what another process wrote (see the module docstring): an
+        embedded client keeps its vector index in memory, so reopen it when the generation
+        moved on and not by a write of this process."""
+        if generation == self._seen:
+            return
+        if self._seen is not None and self._embedded:
+            with self._lock.write():
+                _restart_embedded(self._client)
+                self._open(self._chunks.name)
+        self._seen = generation
+
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the index provenance (replaces the previous record)."""
         with self._lock.write():
@@ -126,7 +146,9 @@ class ChromaStore:
             text = str(current.get("provenance", "{}"))
         else:
             text = json.dumps(provenance, sort_keys=True)
-        self._catalog.modify(metadata={"provenance": text, "generation": uuid.uuid4().hex})
+        generation = uuid.uuid4().hex
+        self._catalog.modify(metadata={"provenance": text, "generation": generation})
+        self._seen = generation  # this process's own write: its vector view holds it
 
     # catalog ------------------------------------------------------------------------------
 
@@ -323,6 +345,15 @@ class ChromaStore:
             columns = [page[key] for key in include]
             yield from zip(page["ids"], *columns, strict=True)
             offset += len(page["ids"])
+
+
+def _restart_embedded(client: Any) -> None:
+    """Start an embedded client's Rust core afresh: its cached HNSW indexes are dropped and
+    read again from disk at the next query (chromadb 1.5 has no public call for this;
+    RustBindingsAPI.start() builds a new core, and replacing the old one frees it)."""
+    server = getattr(client, "_server", None)
+    if server is not None and hasattr(server, "bindings"):
+        server.start()
 
 
 def date_filter(since: dt.date | None, until: dt.date | None) -> dict[str, Any] | None:
