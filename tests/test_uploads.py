@@ -171,3 +171,25 @@ def test_an_upload_may_update_its_own_release(served: tuple[str, Assistant]) -> 
     # the first version's file went with the release it no longer holds
     folder = Path(assistant.settings.upload_dir)
     assert [p.name for p in folder.iterdir()] == [Path(stored.record.file).name]
+
+
+def test_the_same_content_under_another_name_is_refused_naming_its_release(
+        served: tuple[str, Assistant]) -> None:
+    # before: the same bytes under 9 names became 9 releases, and doctor failed "duplicates"
+    from assistant.index.doctor import diagnose
+    from assistant.pipeline import examine
+
+    url, assistant = served
+    data = _news_release(7)
+    first = httpx.post(f"{url}/api/releases", timeout=60,
+                       files=[("files", ("asli.txt", data)), ("files", ("salinan.txt", data))])
+    again = httpx.post(f"{url}/api/releases", timeout=60,
+                       files=[("files", ("salinan-lagi.txt", data))])
+    rows = [*first.json()["files"], *again.json()["files"]]
+    assert [r["status"] for r in rows] == ["added", "failed", "failed"], rows
+    [release] = assistant.index.refresh(force=True).catalog.values()
+    assert "the same content is already indexed as release" in rows[1]["reason"]
+    assert f"'{release.title}' (id {release.id}, from " in rows[2]["reason"]
+    assert [p.name for p in Path(assistant.settings.upload_dir).iterdir()] == ["asli.txt"]
+    checks = {c.name: c for c in diagnose(examine(assistant.settings))}
+    assert checks["duplicates"].ok, checks["duplicates"].detail
