@@ -193,3 +193,20 @@ def test_the_same_content_under_another_name_is_refused_naming_its_release(
     assert [p.name for p in Path(assistant.settings.upload_dir).iterdir()] == ["asli.txt"]
     checks = {c.name: c for c in diagnose(examine(assistant.settings))}
     assert checks["duplicates"].ok, checks["duplicates"].detail
+
+
+@pytest.mark.parametrize("length", [201, 251, 252, 254, 300])
+def test_a_too_long_file_name_is_a_clear_400_and_leaves_nothing(
+        served: tuple[str, Assistant], length: int) -> None:
+    # before: 252+ characters gave a 500 with a traceback; 251-254 left an un-indexed file
+    url, assistant = served
+    name = "r" * (length - 4) + ".txt"
+    response = httpx.post(f"{url}/api/releases", timeout=60,
+                          files=[("files", ("pendek.txt", _news_release(1))),
+                                 ("files", (name, _news_release(2)))])
+    assert response.status_code == 400, response.text
+    assert f"the file name is {length} bytes long, over the limit of 200" in response.text
+    assert "rename the file" in response.text
+    uploads = Path(assistant.settings.upload_dir)
+    assert not uploads.exists() or not any(uploads.iterdir())
+    assert assistant.index.refresh(force=True).catalog == {}

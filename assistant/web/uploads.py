@@ -30,6 +30,9 @@ from assistant.web.admission import Admission
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 _UPLOADING = threading.Lock()
+# a file name's longest safe form, in bytes: Linux allows 255, and the folder needs room for
+# `-NN` (a name taken) and `.meta.json` (a sidecar is looked for beside every file)
+MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,18 @@ def place(upload: Upload, folder: Path) -> Path:
     return target
 
 
+def check_names(uploads: Sequence[Upload]) -> None:
+    """Refuse the whole request, before anything is stored, when a file name is too long."""
+    for upload in uploads:
+        name = safe_name(upload.name)
+        size = len(name.encode())
+        if size > MAX_NAME_BYTES:
+            shown = f"{name[:40]}…{Path(name).suffix}"
+            raise UploadError(f"`{shown}`: the file name is {size} bytes long, over the limit "
+                              f"of {MAX_NAME_BYTES}; rename the file and upload it again "
+                              "(nothing in this upload was stored)")
+
+
 def check(upload: Upload, settings: Settings, received: Collection[Path] | None) -> str:
     """Why an upload is refused ("" when it is fine)."""
     name = safe_name(upload.name)
@@ -83,6 +98,7 @@ def ingest_uploads(indexer: Indexer, uploads: Sequence[Upload], received: Collec
     if len(uploads) > settings.upload_max_files:
         raise UploadError(f"{len(uploads)} files at once; the limit is "
                           f"{settings.upload_max_files} (ASSISTANT_UPLOAD_MAX_FILES)")
+    check_names(uploads)
     folder = Path(settings.upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     refused: list[FileResult] = []
