@@ -210,3 +210,21 @@ def test_a_too_long_file_name_is_a_clear_400_and_leaves_nothing(
     uploads = Path(assistant.settings.upload_dir)
     assert not uploads.exists() or not any(uploads.iterdir())
     assert assistant.index.refresh(force=True).catalog == {}
+
+
+def test_the_summary_counts_files_refused_for_size_and_no_temp_folder_stays(
+        tmp_path: Path) -> None:
+    # before: "1 added, ..., 0 failed" with a file refused for its size in the rows
+    settings = Settings(index_dir=tmp_path / "index", embedder="fake",
+                        upload_dir=tmp_path / "uploads", upload_max_mb=0.001)
+    assistant = build(settings)
+    for url in run_server(create_server(assistant)):
+        response = httpx.post(f"{url}/api/releases", timeout=60, files=[
+            ("files", ("kecil.txt", _news_release(1))),
+            ("files", ("besar.txt", _news_release(2) + b"x" * 4096))])
+    out = response.json()
+    assert [r["status"] for r in out["files"]] == ["added", "failed"], out
+    assert "over the upload limit" in out["files"][1]["reason"]
+    assert out["summary"] == "1 added, 0 updated, 0 unchanged, 0 removed, 1 failed"
+    assert not any((tmp_path / "uploads" / ".incoming").iterdir())
+    assert [p.name for p in (tmp_path / "uploads").iterdir() if p.is_file()] == ["kecil.txt"]

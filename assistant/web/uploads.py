@@ -113,6 +113,7 @@ def ingest_uploads(indexer: Indexer, uploads: Sequence[Upload], received: Collec
             else:
                 placed.append((safe_name(upload.name), place(upload, folder)))
         report = _index(indexer, [p for _, p in placed], progress)
+    report.failed.extend(r.reason for r in refused)  # the summary counts them too
     return UploadOut(files=[*file_results(report, placed), *refused], summary=report.summary())
 
 
