@@ -218,18 +218,21 @@ def doctor(as_json: bool, repair: bool) -> None:
     Every check prints OK or FAIL; a failure says how to repair it. Checked: the embedder,
     schema and vector size; every catalogued release has its chunks and no chunk lacks its
     release; no release is stored twice; the lexical index (index/lexical.jsonl) holds the
-    catalogued releases and their chunks; manifest.json matches the store.
+    catalogued releases and their chunks; manifest.json matches the store; every file in
+    the upload folder is indexed, and no interrupted upload left a temporary folder.
     """
     from assistant.index.doctor import diagnose, healthy
+    from assistant.index.uploadfolder import clean_incoming
     from assistant.pipeline import examine
 
     settings = Settings()
     evidence = examine(settings)  # first: it refuses a folder that holds no index
     if repair:
         dropped = _build(settings).index.repair()
+        cleaned = clean_incoming(settings.upload_dir)
         click.echo(f"repaired: {dropped} half-written releases dropped (re-index them "
-                   "with `assistant ingest DIR`); lexical index and manifest re-synced",
-                   err=True)
+                   "with `assistant ingest DIR`); lexical index and manifest re-synced; "
+                   f"{cleaned} temporary upload folders removed", err=True)
         evidence = examine(settings)
     checks = diagnose(evidence)
     where = settings.chroma_url or str(settings.index_dir)

@@ -293,7 +293,7 @@ def examine(settings: Settings) -> Evidence:
     store, lexical = open_index(settings)
     manifest = None if settings.chroma_url else index_dir / MANIFEST_NAME
     embedder = make_embedder(settings.embedder, model_dir=index_dir / "models")
-    return gather(store, lexical, manifest, embedder.name)
+    return gather(store, lexical, manifest, embedder.name, Path(settings.upload_dir))
 
 
 def make_answerer(settings: Settings, sentence_embedder: Embeddings, model_cache: Path,

@@ -207,3 +207,28 @@ def test_doctor_without_an_index_says_to_ingest(tmp_path: Path,
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1 and "assistant ingest DIR" in result.output
     assert not (tmp_path / "nothing").exists()  # --repair did not create an empty index
+
+
+def test_what_an_interrupted_upload_leaves_is_reported_and_temp_folders_repaired(
+        index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: a kill during an upload left an un-indexed file and a temp folder, and doctor
+    # passed every check
+    import os
+
+    uploads = tmp_path / "uploads"
+    monkeypatch.setenv("ASSISTANT_UPLOAD_DIR", str(uploads))
+    assert doctor()[0] == 0  # no upload folder yet: nothing to report
+    write_release(uploads, "terputus.txt", THIRD_RELEASE.replace("3.000", "4.000"))
+    dead = uploads / ".incoming" / "999999999-0a1b2c"  # no such process
+    write_release(dead, "0.upload", "Judul\n\nIsi.")
+    live = uploads / ".incoming" / f"{os.getpid()}-3d4e5f"  # an upload in progress
+    live.mkdir()
+    status, checks = doctor()
+    assert status == 1 and failed(checks) == {"uploads", "upload temp folders"}
+    assert "terputus.txt" in checks["uploads"]["detail"]
+    assert "999999999-0a1b2c" in checks["upload temp folders"]["detail"]
+    assert str(os.getpid()) not in checks["upload temp folders"]["detail"]
+    status, checks = doctor("--repair")
+    assert failed(checks) == {"uploads"}  # a file is the staff's to upload again or delete
+    assert not dead.exists() and live.exists()
+    assert "upload them again" in checks["uploads"]["repair"]

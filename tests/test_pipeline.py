@@ -11,7 +11,7 @@ from assistant.errors import IndexMismatchError
 from assistant.index.indexer import SCHEMA_VERSION
 from assistant.pipeline import Assistant, build
 from assistant.retrieve import Filters
-from tests.conftest import SAMPLE_RELEASE, chroma_collection, write_release
+from tests.conftest import SAMPLE_RELEASE, VOCATIONAL_RELEASE, chroma_collection, write_release
 
 
 def assert_consistent(assistant: Assistant) -> None:
@@ -169,6 +169,21 @@ def test_interrupted_write_is_repaired(fake_settings: Settings, folder: Path) ->
     assert_consistent(assistant)
 
 
+def test_repair_from_an_older_snapshot_keeps_what_another_writer_stored(
+        fake_settings: Settings, folder: Path, tmp_path: Path) -> None:
+    # before: an ingest's repair compared the chunks with its own, older catalogue and
+    # deleted every release another writer (upload thread, CLI ingest) had stored since
+    assistant = build(fake_settings)
+    assistant.index.ingest([folder])
+    snapshot = dict(assistant.index.state.catalog)
+    other = build(fake_settings)  # a second writer: another process, or another upload
+    extra = write_release(tmp_path / "other", "vokasi.txt", VOCATIONAL_RELEASE)
+    added = other.index.ingest([extra]).added
+    assert assistant.index.store.repair(snapshot) == 0
+    assert set(added) <= set(assistant.index.refresh(force=True).catalog)
+    assert_consistent(assistant)
+
+
 def test_crash_while_embedding_leaves_index_untouched(
     fake_settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -288,3 +303,31 @@ def test_ingest_embeds_the_next_release_while_the_previous_is_written(
     first_write, first_written = events.index("write"), events.index("written")
     assert "embed" in events[first_write:first_written]  # overlap
     assert_consistent(assistant)
+
+
+def test_a_release_another_process_ingested_is_found_by_vector(
+        fake_settings: Settings, folder: Path, tmp_path: Path) -> None:
+    # before: embedded Chroma kept this process's HNSW index as it was, so the other
+    # process's chunks were listed and found by BM25 but never by vector, until a restart
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    assistant = build(fake_settings)
+    assistant.index.ingest([folder])
+    assert assistant.index.store.search(assistant.embedder.embed_query("gizi"), k=3)
+    extra = write_release(tmp_path / "other", "vokasi.txt", VOCATIONAL_RELEASE)
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(fake_settings.index_dir),
+           "ASSISTANT_EMBEDDER": "fake"}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "-q", str(extra)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    catalog = assistant.index.refresh(force=True).catalog
+    new = next(r for r in catalog.values() if r.title.startswith("Kemenko PMK Dorong"))
+    chunk = assistant.index.store.release_chunks(new.id)[0]
+    vector = assistant.embedder.embed_documents([chunk.embed_text])[0]
+    found = assistant.index.store.search(vector, k=1)
+    assert [c.release_id for c, _ in found] == [new.id]
+    assert found[0][1] > 0.99

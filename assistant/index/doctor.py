@@ -4,7 +4,8 @@ The index lives in three places: Chroma's chunk collection and its catalogue (th
 the lexical log `lexical.jsonl` (BM25 terms, replayed at start-up) and `manifest.json` (a
 copy of the provenance and catalogue for people). `gather` reads what each holds as it is
 on disk - without the re-sync every start of the assistant performs - and `diagnose` turns
-that into named checks, each with how to repair a failure.
+that into named checks, each with how to repair a failure. The upload folder is checked
+too, for what an interrupted upload leaves: un-indexed files and temporary folders.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from assistant.index.indexer import SCHEMA_VERSION
 from assistant.index.lexindex import LexicalIndex
 from assistant.index.store import ChromaStore
+from assistant.index.uploadfolder import INCOMING, stale_incoming, unindexed
 from assistant.types import IndexedRelease
 
 SHOWN = 5  # ids named per failure; the rest are counted
@@ -56,16 +58,27 @@ class Evidence:
     torn_lines: int
     manifest: dict[str, Any] | None  # None: not kept (Chroma server)
     manifest_error: str = ""
+    upload_dir: str = ""  # "" when not checked
+    unindexed_uploads: tuple[str, ...] = ()  # files in it no release comes from
+    stale_incoming: tuple[str, ...] = ()  # temp folders of uploads whose process ended
 
 
 def gather(store: ChromaStore, lexical: LexicalIndex, manifest: Path | None,
-           embedder: str) -> Evidence:
-    """Read the three parts of an index (lexical: a LexicalIndex freshly replayed, unsynced)."""
+           embedder: str, upload_dir: Path | None = None) -> Evidence:
+    """Read the three parts of an index (lexical: a LexicalIndex freshly replayed, unsynced)
+    and, when given, the upload folder."""
     _, provenance = store.meta()
     loaded, error = _read_manifest(manifest)
-    return Evidence(embedder, provenance, store.releases(), store.chunk_ids(),
-                    store.vector_dim(), lexical.releases(), lexical.chunk_ids(),
-                    lexical.torn_lines, loaded, error)
+    catalog = store.releases()
+    evidence = Evidence(embedder, provenance, catalog, store.chunk_ids(), store.vector_dim(),
+                        lexical.releases(), lexical.chunk_ids(), lexical.torn_lines, loaded,
+                        error)
+    if upload_dir is None:
+        return evidence
+    return replace(evidence, upload_dir=str(upload_dir),
+                   unindexed_uploads=tuple(unindexed(upload_dir,
+                                                     {r.file for r in catalog.values()})),
+                   stale_incoming=tuple(p.name for p in stale_incoming(upload_dir)))
 
 
 def _read_manifest(path: Path | None) -> tuple[dict[str, Any] | None, str]:
@@ -243,8 +256,33 @@ def check_manifest_releases(e: Evidence) -> Check:
                  MANIFEST_REPAIR)
 
 
+# the upload folder --------------------------------------------------------------------------
+
+
+def check_uploads(e: Evidence) -> Check:
+    """Every file in the upload folder is a release's file (none left by a killed upload)."""
+    if not e.upload_dir:
+        return Check("uploads", True, "skipped: no upload folder given")
+    if not e.unindexed_uploads:
+        return Check("uploads", True, "every uploaded file is indexed")
+    return Check("uploads", False, f"{len(e.unindexed_uploads)} files in {e.upload_dir} are "
+                 f"not indexed (an upload interrupted?): {_named(e.unindexed_uploads)}",
+                 f"upload them again (or `assistant ingest {e.upload_dir}`), or delete them")
+
+
+def check_incoming(e: Evidence) -> Check:
+    """No temporary folder of an upload whose process has ended is left behind."""
+    if not e.stale_incoming:
+        return Check("upload temp folders", True, "none left behind")
+    return Check("upload temp folders", False, f"{len(e.stale_incoming)} temporary folders of "
+                 f"interrupted uploads in {e.upload_dir}/{INCOMING}: "
+                 f"{_named(e.stale_incoming)}",
+                 f"{REPAIR} removes them (so does the next start of `assistant serve`)")
+
+
 CHECKS: tuple[Callable[[Evidence], Check], ...] = (
     check_embedder, check_schema, check_vectors, check_catalogued_chunks, check_orphans,
     check_duplicates, check_lexical_log, check_lexical_releases, check_lexical_chunks,
     check_manifest_file, check_manifest_provenance, check_manifest_releases,
+    check_uploads, check_incoming,
 )

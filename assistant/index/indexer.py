@@ -10,11 +10,10 @@ the store's generation token changes: after this process writes, or when another
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.index.embed import Embedder
 from assistant.index.lexindex import LexicalDoc, LexicalIndex
+from assistant.index.manifest import MANIFEST_NAME, manifest_lock, write_json_atomically
 from assistant.index.store import ChromaStore, ReleaseWrite, SentenceRows
 from assistant.ingest.chunk import chunk_release
 from assistant.ingest.formats import Limits
@@ -39,9 +39,10 @@ SCHEMA_VERSION = 3
 # question, slower, same answers); writing needs SCHEMA_VERSION
 READABLE_SCHEMAS = (2, 3)
 log = logging.getLogger(__name__)
-MANIFEST_NAME = "manifest.json"
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 Progress = Callable[[int, int], Any]
+# why a release read from a file may not be indexed ("" when it may): release, file, catalogue
+Admit = Callable[[Release, str, Mapping[str, IndexedRelease]], str]
 
 
 @dataclass
@@ -91,6 +92,7 @@ class IndexReader:
     def _load(self) -> IndexState:
         # generation and provenance first: a write after them is seen at the next check
         generation, provenance = self.store.meta()
+        self.store.follow(generation)  # another process wrote: query what it stored too
         catalog = self.store.releases()
         schema = provenance.get("schema")
         if catalog and schema in READABLE_SCHEMAS and schema != SCHEMA_VERSION:
@@ -181,8 +183,9 @@ class Indexer(IndexReader):
     # writing ------------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path], sync: bool = False, rebuild: bool = False,
-               progress: Progress | None = None) -> IngestReport:
-        """Index the release files under paths; with sync, drop releases whose files are gone."""
+               progress: Progress | None = None, admit: Admit | None = None) -> IngestReport:
+        """Index the release files under paths; with sync, drop releases whose files are gone;
+        admit may refuse releases (uploads: web/admission.py), which fail their file."""
         if rebuild:
             self.store.reset()
             self.lexical.clear()
@@ -196,6 +199,8 @@ class Indexer(IndexReader):
             file = source_for(path)
             seen_files.add(file)
             for release in self._read(path, file, report):
+                if _refused(admit, release, file, indexed, report):
+                    continue
                 seen_ids.add(release.id)
                 if _unchanged(indexed.get(release.id), release):
                     report.unchanged.append(release.id)
@@ -368,9 +373,12 @@ class Indexer(IndexReader):
             report.removed.append(rid)
 
     def _changed(self) -> None:
-        state = self.refresh(force=True)
-        if not self.settings.chroma_url:
-            write_manifest(Path(self.settings.index_dir), state)
+        if self.settings.chroma_url:
+            self.refresh(force=True)
+            return
+        index_dir = Path(self.settings.index_dir)
+        with manifest_lock(index_dir):  # read the newest catalogue and write it, in one step
+            write_manifest(index_dir, self.refresh(force=True))
 
 
 # the setting that overrides each answerer's refusal threshold
@@ -405,10 +413,17 @@ def write_manifest(index_dir: Path, state: IndexState) -> None:
                             "file": r.file, "n_chunks": r.n_chunks}
                      for r in state.catalog.values()},
     }
-    path = index_dir / MANIFEST_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomically(index_dir / MANIFEST_NAME, manifest)
+
+
+def _refused(admit: Admit | None, release: Release, file: str,
+             indexed: Mapping[str, IndexedRelease], report: IngestReport) -> bool:
+    """Ask admit about a release; a refusal fails its file with the reason."""
+    reason = admit(release, file, indexed) if admit else ""
+    if reason:
+        report.failed.append(reason)
+        report.files[file] = "failed"
+    return bool(reason)
 
 
 def _unchanged(known: IndexedRelease | None, release: Release) -> bool:

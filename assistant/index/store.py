@@ -13,7 +13,14 @@ that are not there; `repair()` removes chunks left by an interrupted write.
 
 Thread safety: the web app answers several questions at once while staff upload or delete
 releases. Queries run concurrently; every write (and `reset`) holds an exclusive lock, so a
-query never sees a release between "old chunks deleted" and "new chunks added".
+query never sees a release between "old chunks deleted" and "new chunks added"; an embedded
+store's writes also flock `write.lock`, so writers in other processes take turns (locks.py).
+
+Other processes: an embedded (PersistentClient) Chroma keeps each collection's HNSW index in
+memory and never reads it again, so a server would not find by vector what an `assistant
+ingest` beside it stored (the catalogue and `get` read SQLite and do see it). `follow()`,
+called when the indexer sees a new generation, restarts the embedded client when the
+generation was written by another process.
 """
 
 from __future__ import annotations
@@ -21,11 +28,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,10 +39,12 @@ import numpy as np
 
 from assistant.errors import StoreError
 from assistant.index.lexindex import LexicalDoc
+from assistant.index.locks import ReadWriteLock
 from assistant.text import parse_iso_date
 from assistant.types import Chunk, IndexedRelease, Person
 
 _PAGE = 2000
+WRITE_LOCK = "write.lock"  # flocked by every write to an embedded store (locks.py)
 SentenceRows = Sequence[tuple[Sequence[int], Any]]  # per chunk: sentence starts, their vectors
 
 
@@ -57,50 +65,15 @@ def _date_num(date: dt.date | None) -> int:
     return date.year * 10000 + date.month * 100 + date.day if date else 0
 
 
-class ReadWriteLock:
-    """Many readers or one writer; a waiting writer blocks new readers."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._waiting = 0  # writers waiting
-        self._writing = False
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        """Hold the lock shared."""
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing and not self._waiting)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        """Hold the lock exclusively."""
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: not self._writing and not self._readers)
-            self._waiting -= 1
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
 class ChromaStore:
     """Chunk vectors and the release catalog in one Chroma database."""
 
-    def __init__(self, client: Any, name: str = "releases") -> None:
+    def __init__(self, client: Any, name: str = "releases", lock_file: Path | None = None
+                 ) -> None:
         self._client = client
-        self._lock = ReadWriteLock()
+        self._lock = ReadWriteLock(lock_file)  # lock_file: writers in other processes flock it
+        self._embedded = lock_file is not None
+        self._seen: str | None = None  # the last generation this process's vector view holds
         self._open(name)
 
     def _open(self, name: str) -> None:
@@ -138,6 +111,7 @@ class ChromaStore:
                 ) from exc
         else:
             client = chromadb.PersistentClient(path=str(index_dir), settings=settings)
+            return cls(client, name, Path(index_dir) / WRITE_LOCK)
         return cls(client, name)
 
     # provenance ---------------------------------------------------------------------------
@@ -162,6 +136,18 @@ class ChromaStore:
         provenance = json.loads(meta["provenance"]) if "provenance" in meta else {}
         return str(meta.get("generation", "")), provenance
 
+    def follow(self, generation: str) -> None:
+        """Make queries see what another process wrote (see the module docstring): an
+        embedded client keeps its vector index in memory, so reopen it when the generation
+        moved on and not by a write of this process."""
+        if generation == self._seen:
+            return
+        if self._seen is not None and self._embedded:
+            with self._lock.write():
+                _restart_embedded(self._client)
+                self._open(self._chunks.name)
+        self._seen = generation
+
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the index provenance (replaces the previous record)."""
         with self._lock.write():
@@ -174,7 +160,9 @@ class ChromaStore:
             text = str(current.get("provenance", "{}"))
         else:
             text = json.dumps(provenance, sort_keys=True)
-        self._catalog.modify(metadata={"provenance": text, "generation": uuid.uuid4().hex})
+        generation = uuid.uuid4().hex
+        self._catalog.modify(metadata={"provenance": text, "generation": generation})
+        self._seen = generation  # this process's own write: its vector view holds it
 
     # catalog ------------------------------------------------------------------------------
 
@@ -254,18 +242,22 @@ class ChromaStore:
     def repair(self, catalog: dict[str, IndexedRelease] | None = None) -> int:
         """Drop releases whose stored chunks disagree with the catalog (an interrupted write).
 
-        They are then missing from the catalog, so the next ingest indexes them again.
+        They are then missing from the catalog, so the next ingest indexes them again. The
+        catalog passed (a snapshot) only decides whether to look; what is dropped is decided
+        under the write lock from the catalogue as it is then, so a release another writer
+        stored after the snapshot is never taken for a broken one.
         """
-        catalog = self.releases() if catalog is None else catalog
-        if self.count() == sum(r.n_chunks for r in catalog.values()):
-            # every interrupted write leaves the totals apart (chunks deleted and not yet
-            # added, or added and not yet catalogued), so equal totals skip the full scan
+        if catalog is not None and self._consistent(catalog):
             return 0
-        counts = {rid: len(ids) for rid, ids in self.chunk_ids().items()}
-        broken = {rid for rid, n in counts.items()
-                  if rid not in catalog or catalog[rid].n_chunks != n}
-        broken |= {rid for rid, record in catalog.items() if counts.get(rid, 0) != record.n_chunks}
         with self._lock.write():
+            catalog = self.releases()
+            if self._consistent(catalog):
+                return 0
+            counts = {rid: len(ids) for rid, ids in self.chunk_ids().items()}
+            broken = {rid for rid, n in counts.items()
+                      if rid not in catalog or catalog[rid].n_chunks != n}
+            broken |= {rid for rid, record in catalog.items()
+                       if counts.get(rid, 0) != record.n_chunks}
             for rid in broken:
                 self._chunks.delete(where={"release_id": rid})
                 self._sentences.delete(where={"release_id": rid})
@@ -274,6 +266,11 @@ class ChromaStore:
             if broken:
                 self._set_meta()
         return len(broken)
+
+    def _consistent(self, catalog: dict[str, IndexedRelease]) -> bool:
+        # every interrupted write leaves the totals apart (chunks deleted and not yet
+        # added, or added and not yet catalogued), so equal totals skip the full scan
+        return self.count() == sum(r.n_chunks for r in catalog.values())
 
     # chunks -------------------------------------------------------------------------------
 
@@ -380,6 +377,15 @@ class ChromaStore:
             columns = [page[key] for key in include]
             yield from zip(page["ids"], *columns, strict=True)
             offset += len(page["ids"])
+
+
+def _restart_embedded(client: Any) -> None:
+    """Start an embedded client's Rust core afresh: its cached HNSW indexes are dropped and
+    read again from disk at the next query (chromadb 1.5 has no public call for this;
+    RustBindingsAPI.start() builds a new core, and replacing the old one frees it)."""
+    server = getattr(client, "_server", None)
+    if server is not None and hasattr(server, "bindings"):
+        server.start()
 
 
 def date_filter(since: dt.date | None, until: dt.date | None) -> dict[str, Any] | None:

@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import math
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
@@ -33,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from assistant.answer.base import AnswerEvent
 from assistant.errors import AssistantError, QuestionError
+from assistant.index.uploadfolder import incoming_folder
 from assistant.pipeline import Assistant
 from assistant.schema import (
     AnswerOut,
@@ -235,8 +235,9 @@ def _release_routes(app: FastAPI, assistant: Assistant) -> None:
     def upload(files: Annotated[list[UploadFile], File(description="release files")]
                ) -> UploadOut:
         """Upload and index release files (same limits as the page); one row per file."""
-        with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
-            uploads = [_save(f, Path(folder), n) for n, f in enumerate(files)]
+        # received into the upload folder's .incoming/ (doctor reports what a kill leaves)
+        with incoming_folder(Path(assistant.settings.upload_dir)) as folder:
+            uploads = [_save(f, folder, n) for n, f in enumerate(files)]
             try:
                 return ingest_uploads(assistant.index, uploads)
             except AssistantError as exc:

@@ -13,21 +13,13 @@ import gradio as gr
 from assistant.errors import AssistantError
 from assistant.pipeline import Assistant
 from assistant.types import IndexedRelease
+from assistant.web.admission import shown_file
 from assistant.web.i18n import t
 from assistant.web.render import escape
 from assistant.web.uploads import Upload, delete_release, ingest_uploads
 
 COLUMNS = ("col_title", "col_date", "col_chunks", "col_source", "col_file", "col_id")
 FILE_COLUMNS = ("col_file", "col_status", "col_reason")
-
-
-def shown_file(file: str) -> str:
-    """A release's file as an administrator finds it: relative to the working directory
-    (where `assistant ingest corpus/` runs) when it is inside it."""
-    try:
-        return Path(file).relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return file
 
 
 class ReleaseHandlers:

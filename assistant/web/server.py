@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+from assistant.index.uploadfolder import clean_incoming
 from assistant.pipeline import Assistant
 from assistant.web.auth import LoginThrottle, Users
 from assistant.web.guard import GradioGuard
@@ -46,6 +47,7 @@ def create_server(assistant: Assistant, users: Users | None = None) -> Any:
     from assistant.web.ui import CSS, I18N, JS, THEME, create_app
 
     settings = assistant.settings
+    clean_incoming(settings.upload_dir)  # temporary folders of uploads a kill interrupted
     throttle = login_throttle(assistant)
     api = create_api(assistant, users, throttle)
     blocks = create_app(assistant)
