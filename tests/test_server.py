@@ -4,6 +4,7 @@ its own), and `assistant serve` exits within seconds of SIGTERM with requests st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,6 +37,8 @@ from tests.conftest import (
 
 SLOW = "Pertanyaan yang lambat tentang stunting?"
 QUICK = "Berapa SMK percontohan yang disiapkan Jawa Tengah?"
+
+CLI = [sys.executable, "-m", "assistant.cli"]
 
 
 class GatedAnswerer:
@@ -117,26 +120,32 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     pytest.fail("assistant serve did not start")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+@contextlib.contextmanager
+def serving(tmp_path: Path, corpus: Path, stderr: int = subprocess.PIPE
+            ) -> Iterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
+    """`assistant serve` (no login) on an index of corpus/, its url, process and env."""
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
            "ASSISTANT_UPLOAD_DIR": str(tmp_path / "uploads")}
     env.pop("ASSISTANT_USERS", None)
-    cli = [sys.executable, "-m", "assistant.cli"]
-    write_release(tmp_path / "corpus", "vokasi.txt", VOCATIONAL_RELEASE)
-    subprocess.run([*cli, "ingest", str(tmp_path / "corpus"), "-q"], env=env, check=True,
+    subprocess.run([*CLI, "ingest", str(corpus), "-q"], env=env, check=True,
                    capture_output=True)
     port = free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env,
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, server)
-        yield url, server, tmp_path / "index"
+        yield url, server, env
     finally:
         if server.poll() is None:
             server.kill()
         server.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    write_release(tmp_path / "corpus", "vokasi.txt", VOCATIONAL_RELEASE)
+    with serving(tmp_path, tmp_path / "corpus") as (url, server, _env):
+        yield url, server, tmp_path / "index"
 
 
 def test_serve_answers_during_a_long_upload_and_stops_promptly_on_sigterm(
@@ -254,24 +263,13 @@ def test_serve_answers_about_a_release_another_process_ingested_within_5_s(
         tmp_path: Path) -> None:
     # before: listed and found by BM25 within 1 s, but refused at the default k for minutes
     # (embedded Chroma kept the server's vector index as it was) until the server restarted
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_UPLOAD_DIR": str(tmp_path / "uploads")}
-    env.pop("ASSISTANT_USERS", None)
-    cli = [sys.executable, "-m", "assistant.cli"]
     write_news(tmp_path / "corpus", news_articles(6))
-    subprocess.run([*cli, "ingest", "-q", str(tmp_path / "corpus")], env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env,
-                              stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server)
+    with serving(tmp_path, tmp_path / "corpus", subprocess.DEVNULL) as (url, _server, env):
         article = news_articles(1, skip=22)[0]
         [path] = write_news(tmp_path / "later", [article])
         before = httpx.post(f"{url}/api/ask", json={"question": NEW_QUESTION}, timeout=120)
         assert article["title"] not in before.text
-        subprocess.run([*cli, "ingest", "-q", str(path)], env=env, check=True,
+        subprocess.run([*CLI, "ingest", "-q", str(path)], env=env, check=True,
                        capture_output=True)
         ingested, cited = time.monotonic(), []
         while time.monotonic() - ingested < 5 and not cited:
@@ -282,6 +280,3 @@ def test_serve_answers_about_a_release_another_process_ingested_within_5_s(
         assert cited and not answer["refused"], (waited, answer)
         assert "Andi Taufan Tiro" in " ".join(c["quote"] for c in cited)
         print(f"answered {waited:.1f} s after the other process's ingest")
-    finally:
-        server.kill()
-        server.wait()

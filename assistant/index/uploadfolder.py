@@ -11,6 +11,7 @@ files no catalogued release comes from.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -30,6 +31,7 @@ def incoming_folder(upload_dir: Path) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        _remove_if_empty(folder.parent)
 
 
 def stale_incoming(upload_dir: Path) -> list[Path]:
@@ -48,7 +50,14 @@ def clean_incoming(upload_dir: Path) -> int:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             folder.unlink(missing_ok=True)
+    _remove_if_empty(Path(upload_dir) / INCOMING)
     return len(stale)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """The .incoming folder goes when its last upload has; another upload may be using it."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def unindexed(upload_dir: Path, indexed_files: Collection[str]) -> list[str]:
