@@ -93,7 +93,10 @@ def test_hostile_question_through_the_api(url: str, name: str, question: str,
     turns = [{"role": "user", "content": h} for h in history]
     response = httpx.post(f"{url}/api/ask", json={"question": question, "history": turns},
                           timeout=120)
-    if expected in (REFUSED, QUOTES, ANSWERED):
+    if len(question.encode()) > Settings().max_json_kb * 1024:  # the body limit comes first
+        assert response.status_code == 413, response.text
+        assert "ASSISTANT_MAX_JSON_KB" in response.json()["detail"]
+    elif expected in (REFUSED, QUOTES, ANSWERED):
         assert response.status_code == 200, response.text
         check_answer(response.json(), question, expected)
     else:

@@ -3,7 +3,7 @@ read (declared size) or as soon as it passes the limit (chunked), on the API and
 
 from __future__ import annotations
 
-import select
+import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -39,8 +39,10 @@ def _send(url: str, head: str, chunks: Iterator[bytes]) -> tuple[str, int]:
     sent = 0
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
         sock.sendall(head.encode())
+        answered = selectors.DefaultSelector()  # epoll: fds past 1024 (a long suite) are fine
+        answered.register(sock, selectors.EVENT_READ)
         for chunk in chunks:
-            if select.select([sock], [], [], 0)[0]:
+            if answered.select(0):
                 break  # the server answered before the body ended
             try:
                 sock.sendall(chunk)

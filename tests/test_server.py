@@ -66,8 +66,8 @@ def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Gated
     write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
     assistant = build(Settings(index_dir=tmp_path_factory.mktemp("index"), embedder="fake"))
     assert len(assistant.index.ingest([folder]).added) == 2
-    answerer = assistant.answerer = GatedAnswerer(assistant.answerer)
-    for url in run_server(create_server(assistant)):
+    answerer = GatedAnswerer(assistant.answerer)
+    for url in run_server(create_server(assistant.with_stage(answerer))):
         yield url, answerer
 
 
