@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.errors import StoreError
-from assistant.index.store import ChromaStore, ReleaseWrite, date_filter
+from assistant.index.store import ChromaStore, ReleaseWrite
+from assistant.index.storeread import date_filter
 from assistant.types import Chunk, IndexedRelease, Person
 from tests.conftest import chroma_collection
 

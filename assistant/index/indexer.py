@@ -14,24 +14,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.answer.refusal import DEFAULT_REFUSAL_THRESHOLD
-from assistant.answer.sentences import embed_sentences
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.index.embed import Embedder
-from assistant.index.lexindex import LexicalDoc, LexicalIndex
+from assistant.index.lexindex import LexicalIndex
 from assistant.index.manifest import MANIFEST_NAME, manifest_lock, write_json_atomically
-from assistant.index.store import ChromaStore, ReleaseWrite, SentenceRows
-from assistant.ingest.chunk import chunk_release
+from assistant.index.store import ChromaStore
+from assistant.index.writer import ReleaseWriter
 from assistant.ingest.formats import Limits
 from assistant.ingest.releases import discover, read_file, source_for
-from assistant.lexical import analyze
-from assistant.types import Chunk, IndexedRelease, Release, StoredRelease
+from assistant.types import IndexedRelease, Release, StoredRelease
 
 # 2: the catalogue stores paragraphs, url and subtitle; 3: sentence vectors stored at ingest
 SCHEMA_VERSION = 3
@@ -178,7 +175,12 @@ class IndexReader:
 
 class Indexer(IndexReader):
     """Writes releases, keeping the store, the lexical index and the catalogue snapshot in
-    step (reading: IndexReader)."""
+    step (reading: IndexReader; embedding and storing a batch: ReleaseWriter)."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder,
+                 lexical: LexicalIndex) -> None:
+        super().__init__(settings, store, embedder, lexical)
+        self.writer = ReleaseWriter(settings, store, embedder, lexical)
 
     # writing ------------------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class Indexer(IndexReader):
                     report.unchanged.append(release.id)
                 else:
                     todo.append((release, file))
-        self._index(todo, indexed, report, progress)
+        self.writer.write(todo, indexed, report, progress)
         if sync:
             self._remove_missing(paths, indexed, seen_files, seen_ids, report)
         self._changed()
@@ -224,7 +226,7 @@ class Indexer(IndexReader):
                 report.unchanged.append(release.id)
             else:
                 todo.append((release, release.source))
-        (self._index_bulk if bulk else self._index)(todo, indexed, report, progress)
+        self.writer.write(todo, indexed, report, progress, bulk=bulk)
         self._changed()
         return report
 
@@ -271,91 +273,6 @@ class Indexer(IndexReader):
         report.notes.extend(loaded.notes)
         report.files[file] = "failed" if loaded.problems else "unchanged"
         return list(loaded.releases)
-
-    def _index(self, todo: Sequence[tuple[Release, str]], indexed: dict[str, IndexedRelease],
-               report: IngestReport, progress: Progress | None) -> None:
-        """Embed release n+1 while release n is written; each release is stored whole
-        (catalogue last), so a killed ingest resumes by skipping what the catalogue holds."""
-        plans = [(r, f, self._chunks(r)) for r, f in todo]
-        total = sum(len(chunks) for _, _, chunks in plans)
-        done = 0
-        if progress and total:
-            progress(0, total)  # show the bar before the first (slow) release is embedded
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
-            pending: Future[None] | None = None
-            previous: tuple[Release, str, int] | None = None
-            for release, file, chunks in plans:
-                embedded = self._embed(chunks)
-                if pending and previous:
-                    pending.result()  # a failed write stops the ingest with its error
-                    done += self._stored(*previous, indexed, report)
-                    if progress:
-                        progress(done, total)
-                pending = writer.submit(self._write, release, file, chunks, embedded)
-                previous = (release, file, len(chunks))
-            if pending and previous:
-                pending.result()
-                done += self._stored(*previous, indexed, report)
-                if progress:
-                    progress(done, total)
-
-    def _index_bulk(self, todo: Sequence[tuple[Release, str]],
-                    indexed: dict[str, IndexedRelease], report: IngestReport,
-                    progress: Progress | None) -> None:
-        """Embed every release, then store them together (catalogue last): an interrupted
-        batch leaves chunks that the next write's repair drops, and writes them again."""
-        planned = []
-        for n, (release, file) in enumerate(todo, start=1):
-            chunks = self._chunks(release)
-            planned.append((release, file, *self._release_write(release, file, chunks,
-                                                                 self._embed(chunks))))
-            if progress:
-                progress(n, len(todo) + 1)
-        self.store.put_releases([write for _, _, write, _ in planned])
-        for release, file, write, docs in planned:
-            self.lexical.put(release.id, release.content_hash, docs)
-            self._stored(release, file, len(write.chunks), indexed, report)
-        if progress:
-            progress(len(todo) + 1, len(todo) + 1)
-
-    def _stored(self, release: Release, file: str, n_chunks: int,
-                indexed: dict[str, IndexedRelease], report: IngestReport) -> int:
-        status = "updated" if release.id in indexed else "added"
-        getattr(report, status).append(release.id)
-        if report.files.get(file) != "failed":
-            report.files[file] = status
-        return n_chunks
-
-    def _embed(self, chunks: Sequence[Chunk]) -> tuple[list[list[float]], SentenceRows]:
-        # embed everything first: a crash while embedding leaves the index untouched
-        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
-        return vectors, embed_sentences(chunks, self.embedder)
-
-    def _write(self, release: Release, file: str, chunks: Sequence[Chunk],
-               embedded: tuple[list[list[float]], SentenceRows]) -> None:
-        write, docs = self._release_write(release, file, chunks, embedded)
-        self.store.put_release(write.record, write.paragraphs, write.chunks, write.vectors,
-                               write.lexical, write.sentences)
-        self.lexical.put(release.id, release.content_hash, docs)
-
-    def _release_write(self, release: Release, file: str, chunks: Sequence[Chunk],
-                       embedded: tuple[list[list[float]], SentenceRows]
-                       ) -> tuple[ReleaseWrite, list[LexicalDoc]]:
-        """What the store and the lexical index keep of one embedded release."""
-        vectors, sentences = embedded
-        terms = [analyze(c.embed_text) for c in chunks]
-        record = IndexedRelease(release.id, release.content_hash, release.source,
-                                release.title, release.date, len(chunks), release.people, file,
-                                release.subtitle, release.url)
-        date = release.date.toordinal() if release.date else 0
-        docs = [LexicalDoc(c.id, release.id, date, c.source, tuple(t))
-                for c, t in zip(chunks, terms, strict=True)]
-        return ReleaseWrite(record, release.paragraphs, chunks, vectors,
-                            [" ".join(t) for t in terms], sentences), docs
-
-    def _chunks(self, release: Release) -> list[Chunk]:
-        return chunk_release(release, max_words=self.settings.chunk_words,
-                             max_paragraphs=self.settings.chunk_max_paragraphs)
 
     def _remove_missing(self, paths: Iterable[Path], indexed: dict[str, IndexedRelease],
                         seen_files: set[str], seen_ids: set[str], report: IngestReport) -> None:
