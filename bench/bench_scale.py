@@ -110,7 +110,7 @@ def open_index(work: Path, base: int) -> Any:
     texts = [c.embed_text for r in news for c in chunk_release(
         r, assistant.settings.chunk_words, assistant.settings.chunk_max_paragraphs)]
     real = CachedEmbeddings(assistant.embedder, work / "vectors.sqlite")
-    assistant.index.embedder = SyntheticE5(real, texts)
+    assistant.index.use_embedder(SyntheticE5(real, texts))
     return assistant
 
 

@@ -95,6 +95,15 @@ def write_release(folder: Path, name: str, text: str = SAMPLE_RELEASE) -> Path:
     return path
 
 
+def write_three_releases(folder: Path) -> Path:
+    """The sample release (Guangxi 2023-09-29), stunting (2023-10-02) and vocational
+    (2023-08-10) release files in folder; returns folder."""
+    write_release(folder, "guangxi.txt", next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"))
+    write_release(folder, "stunting.txt", SAMPLE_RELEASE)
+    write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
+    return folder
+
+
 def chroma_collection(index_dir: Path, name: str) -> Any:
     """A collection of an embedded index opened through chromadb itself, to leave the index
     in a state only a crash or another program could (the store offers no such write)."""

@@ -16,7 +16,11 @@ from assistant.pipeline import Assistant, build
 from assistant.schema import to_json
 from assistant.web.auth import Users
 from assistant.web.server import create_server
-from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
+from tests.conftest import (
+    run_server,
+    write_release,
+    write_three_releases,
+)
 
 GUANGXI = "what did the deputies propose to Guangxi?"
 KEYS = {"question", "answer", "refused", "short_answer", "citations", "timings_ms", "mode",
@@ -27,11 +31,7 @@ CITATION_KEYS = {"n", "release_id", "title", "date", "source", "url", "quote", "
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """Three releases (Guangxi 2023-09-29, stunting 2023-10-02, vocational 2023-08-10)."""
-    folder = tmp_path_factory.mktemp("corpus")
-    (folder / "guangxi.txt").write_text(
-        next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"), encoding="utf-8")
-    write_release(folder, "stunting.txt", SAMPLE_RELEASE)
-    write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
+    folder = write_three_releases(tmp_path_factory.mktemp("corpus"))
     (folder / ".meta.json").write_text('{"source": "Kemenko PMK"}', encoding="utf-8")
     (folder / "vokasi.txt.meta.json").write_text('{"source": "Pemprov Jawa Tengah"}',
                                                  encoding="utf-8")

@@ -18,7 +18,10 @@ from assistant.cli import main
 from assistant.config import Settings
 from assistant.pipeline import Assistant, build
 from assistant.web.server import create_server
-from tests.conftest import CORPUS, SAMPLE_RELEASE, VOCATIONAL_RELEASE, run_server, write_release
+from tests.conftest import (
+    run_server,
+    write_three_releases,
+)
 
 EMPTY = "the question is empty"
 TOO_LONG = "the limit is 1,000 (ASSISTANT_MAX_QUESTION_CHARS)"
@@ -54,11 +57,7 @@ IDS = [row[0] for row in ROWS]
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three releases (Guangxi, stunting, vocational) indexed with the real e5 model."""
-    folder = tmp_path_factory.mktemp("corpus")
-    (folder / "guangxi.txt").write_text(
-        next(CORPUS.glob("*.txt")).read_text(encoding="utf-8"), encoding="utf-8")
-    write_release(folder, "stunting.txt", SAMPLE_RELEASE)
-    write_release(folder, "vokasi.txt", VOCATIONAL_RELEASE)
+    folder = write_three_releases(tmp_path_factory.mktemp("corpus"))
     index = tmp_path_factory.mktemp("state") / "index"
     assert len(build(Settings(index_dir=index)).index.ingest([folder]).added) == 3
     return index

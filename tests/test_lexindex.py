@@ -105,12 +105,18 @@ def test_a_restart_loads_the_log_and_fetches_nothing(
     _assert_matches_full_rebuild(restarted)
 
 
+def _torn_log(settings: Settings, tmp_path: Path) -> Path:
+    """An index of two releases whose lexical log's last line a crash cut short."""
+    build(settings).index.ingest([_two_releases(tmp_path)])
+    log = Path(settings.index_dir) / "lexical.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40], encoding="utf-8")
+    return log
+
+
 def test_a_torn_log_is_repaired_by_fetching_only_what_it_lost(
         fake_settings: Settings, tmp_path: Path, fetched: list[set[str]]) -> None:
-    build(fake_settings).index.ingest([_two_releases(tmp_path)])
-    log = Path(fake_settings.index_dir) / "lexical.jsonl"
-    lines = log.read_text(encoding="utf-8").splitlines()
-    log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40], encoding="utf-8")  # a crash
+    _torn_log(fake_settings, tmp_path)
     fetched.clear()
     restarted = build(fake_settings)
     assert len(fetched) == 1 and len(fetched[0]) == 1  # one release re-read, not all
@@ -119,10 +125,7 @@ def test_a_torn_log_is_repaired_by_fetching_only_what_it_lost(
 
 def test_the_next_start_drops_the_torn_lines_from_the_log(
         fake_settings: Settings, tmp_path: Path, fetched: list[set[str]]) -> None:
-    build(fake_settings).index.ingest([_two_releases(tmp_path)])
-    log = Path(fake_settings.index_dir) / "lexical.jsonl"
-    lines = log.read_text(encoding="utf-8").splitlines()
-    log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40], encoding="utf-8")
+    log = _torn_log(fake_settings, tmp_path)
     assert LexicalIndex(log.parent).torn_lines == 1  # what `assistant doctor` reports
     build(fake_settings)
     assert LexicalIndex(log.parent).torn_lines == 0

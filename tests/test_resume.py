@@ -36,7 +36,7 @@ class Logged(FakeEmbeddings):
 
 assistant = build(Settings(index_dir=index_dir, embedder="fake"))
 if mode == "ingest":
-    assistant.index.embedder = Logged()
+    assistant.index.use_embedder(Logged())
     report = assistant.index.ingest([corpus])
     print(json.dumps({"added": len(report.added), "unchanged": len(report.unchanged)}))
 else:

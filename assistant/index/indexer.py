@@ -182,6 +182,11 @@ class Indexer(IndexReader):
         super().__init__(settings, store, embedder, lexical)
         self.writer = ReleaseWriter(settings, store, embedder, lexical)
 
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Embed with another embedder from now on, for reads and writes alike (a bench's
+        synthetic vectors, a test's slowed embedder)."""
+        self.embedder = self.writer.embedder = embedder
+
     # writing ------------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path], sync: bool = False, rebuild: bool = False,

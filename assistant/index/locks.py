@@ -51,18 +51,20 @@ class ReadWriteLock:
         if self._mine():
             yield
             return
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: self._writer is None and not self._readers)
-            self._waiting -= 1
-            self._writer = threading.get_ident()
-        try:
-            with _flocked(self._file):
-                yield
-        finally:
+        # the other processes' writers first, holding nothing here: while another process
+        # writes, this process's readers (questions, health) go on
+        with _flocked(self._file):
             with self._cond:
-                self._writer = None
-                self._cond.notify_all()
+                self._waiting += 1
+                self._cond.wait_for(lambda: self._writer is None and not self._readers)
+                self._waiting -= 1
+                self._writer = threading.get_ident()
+            try:
+                yield
+            finally:
+                with self._cond:
+                    self._writer = None
+                    self._cond.notify_all()
 
 
 @contextmanager
