@@ -25,7 +25,7 @@ from assistant.index.embed import Embedder
 from assistant.index.lexindex import LexicalIndex
 from assistant.index.manifest import MANIFEST_NAME, manifest_lock, write_json_atomically
 from assistant.index.store import ChromaStore
-from assistant.index.writer import ReleaseWriter
+from assistant.index.writer import Progress, ReleaseWriter
 from assistant.ingest.formats import Limits
 from assistant.ingest.releases import discover, read_file, source_for
 from assistant.types import IndexedRelease, Release, StoredRelease
@@ -37,7 +37,6 @@ SCHEMA_VERSION = 3
 READABLE_SCHEMAS = (2, 3)
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0  # how often a reader checks whether another process changed the index
-Progress = Callable[[int, int], Any]
 # why a release read from a file may not be indexed ("" when it may): release, file, catalogue
 Admit = Callable[[Release, str, Mapping[str, IndexedRelease]], str]
 

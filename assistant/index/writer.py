@@ -90,8 +90,7 @@ class ReleaseWriter:
     def _write(self, release: Release, file: str, chunks: Sequence[Chunk],
                embedded: tuple[list[list[float]], SentenceRows]) -> None:
         write, docs = self.release_write(release, file, chunks, embedded)
-        self.store.put_release(write.record, write.paragraphs, write.chunks, write.vectors,
-                               write.lexical, write.sentences)
+        self.store.put_releases([write])
         self.lexical.put(release.id, release.content_hash, docs)
 
     def release_write(self, release: Release, file: str, chunks: Sequence[Chunk],
