@@ -90,7 +90,8 @@ class ReleaseWriter:
     def _write(self, release: Release, file: str, chunks: Sequence[Chunk],
                embedded: tuple[list[list[float]], SentenceRows]) -> None:
         write, docs = self.release_write(release, file, chunks, embedded)
-        self.store.put_releases([write])
+        self.store.put_release(write.record, write.paragraphs, write.chunks, write.vectors,
+                               write.lexical, write.sentences)
         self.lexical.put(release.id, release.content_hash, docs)
 
     def release_write(self, release: Release, file: str, chunks: Sequence[Chunk],
